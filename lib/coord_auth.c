@@ -1,0 +1,143 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord_auth.h"
+#include "coord_crypto.h"
+#include "coord_int.h"
+#include "banned.h"
+
+#define TS COORD_SQL_TS
+
+enum {
+	AUTH_LOOKUP,
+	AUTH_ADD,
+	AUTH_LIST,
+	AUTH_REVOKE_NAME,
+	AUTH_MATCH_PREFIX,
+	AUTH_REVOKE_HASH,
+};
+
+const struct coord_stmt coord_auth_stmts[] = {
+	[AUTH_LOOKUP] = { "auth_lookup",
+		"WITH t AS (SELECT worker_name, last_used_at FROM worker_auth_tokens "
+		"           WHERE token_hash = $1 AND is_active), "
+		"u AS (UPDATE worker_auth_tokens SET last_used_at = now() "
+		"      WHERE token_hash = $1 AND EXISTS (SELECT 1 FROM t WHERE "
+		"      t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')) "
+		"SELECT worker_name FROM t" },
+	[AUTH_ADD] = { "auth_add",
+		"INSERT INTO worker_auth_tokens (token_hash, worker_name) VALUES ($1, $2) "
+		"ON CONFLICT (token_hash) DO NOTHING" },
+	[AUTH_LIST] = { "auth_list",
+		"SELECT worker_name, left(token_hash, 12), is_active, " TS("created_at") ", "
+		TS("last_used_at") ", " TS("last_attestation_at") " FROM worker_auth_tokens "
+		"WHERE is_active OR $1 ORDER BY created_at, token_hash" },
+	[AUTH_REVOKE_NAME] = { "auth_revoke_name",
+		"UPDATE worker_auth_tokens SET is_active = false, revoked_at = now() "
+		"WHERE worker_name = $1 AND is_active" },
+	[AUTH_MATCH_PREFIX] = { "auth_match_prefix",
+		"SELECT token_hash FROM worker_auth_tokens WHERE left(token_hash, length($1)) = $1 "
+		"LIMIT 2" },
+	[AUTH_REVOKE_HASH] = { "auth_revoke_hash",
+		"UPDATE worker_auth_tokens SET is_active = false, "
+		"revoked_at = coalesce(revoked_at, now()) WHERE token_hash = $1" },
+};
+const size_t coord_auth_nstmts = sizeof(coord_auth_stmts) / sizeof(coord_auth_stmts[0]);
+#define stmts coord_auth_stmts
+
+enum coord_err coord_auth_worker(struct coord_db *db, const char token_hash[static 65],
+				 struct coord_arena *arena, const char **worker_name)
+{
+	PGresult *res;
+	const char *p[] = { token_hash };
+	enum coord_err e = coord_db_exec(db, &stmts[AUTH_LOOKUP], 1, p, &res);
+	if (e != COORD_OK)
+		return e;
+	if (PQntuples(res) == 1) {
+		*worker_name = coord_arena_strdup(arena, PQgetvalue(res, 0, 0));
+	} else {
+		e = COORD_ERR_NOT_FOUND;
+	}
+	PQclear(res);
+	return e;
+}
+
+enum coord_err coord_tokens_add(struct coord_db *db, const char *name, const char *token,
+				size_t token_len, char hash_out[static 65])
+{
+	PGresult *res;
+	coord_sha256_hex(token, token_len, hash_out);
+	const char *p[] = { hash_out, name };
+	enum coord_err e = coord_db_exec(db, &stmts[AUTH_ADD], 2, p, &res);
+	if (e != COORD_OK)
+		return e;
+	if (strcmp(PQcmdTuples(res), "1") != 0)
+		e = COORD_ERR_CONFLICT;
+	PQclear(res);
+	return e;
+}
+
+static const char *opt(struct coord_arena *a, PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : coord_arena_strdup(a, PQgetvalue(res, row, col));
+}
+
+enum coord_err coord_tokens_list(struct coord_db *db, bool all, struct coord_arena *arena,
+				 struct coord_token_row **rows, size_t *n)
+{
+	PGresult *res;
+	const char *p[] = { all ? "true" : "false" };
+	enum coord_err e = coord_db_exec(db, &stmts[AUTH_LIST], 1, p, &res);
+	if (e != COORD_OK)
+		return e;
+	*n = (size_t)PQntuples(res);
+	*rows = coord_arena_alloc(arena, (*n ? *n : 1) * sizeof(**rows));
+	for (size_t i = 0; i < *n; i++) {
+		struct coord_token_row *t = &(*rows)[i];
+		int row = (int)i;
+		t->worker_name = opt(arena, res, row, 0);
+		snprintf(t->hash_prefix, sizeof(t->hash_prefix), "%s", PQgetvalue(res, row, 1));
+		t->is_active = strcmp(PQgetvalue(res, row, 2), "t") == 0;
+		t->created_at = opt(arena, res, row, 3);
+		t->last_used_at = opt(arena, res, row, 4);
+		t->last_attestation_at = opt(arena, res, row, 5);
+	}
+	PQclear(res);
+	return COORD_OK;
+}
+
+enum coord_err coord_tokens_revoke_name(struct coord_db *db, const char *name, size_t *count)
+{
+	PGresult *res;
+	const char *p[] = { name };
+	enum coord_err e = coord_db_exec(db, &stmts[AUTH_REVOKE_NAME], 1, p, &res);
+	if (e != COORD_OK)
+		return e;
+	*count = (size_t)strtoul(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return *count ? COORD_OK : COORD_ERR_NOT_FOUND;
+}
+
+enum coord_err coord_tokens_revoke_prefix(struct coord_db *db, const char *prefix)
+{
+	PGresult *res;
+	const char *p[] = { prefix };
+	enum coord_err e = coord_db_exec(db, &stmts[AUTH_MATCH_PREFIX], 1, p, &res);
+	if (e != COORD_OK)
+		return e;
+	int rows = PQntuples(res);
+	char hash[65] = "";
+	if (rows == 1)
+		snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (rows == 0)
+		return COORD_ERR_NOT_FOUND;
+	if (rows > 1)
+		return COORD_ERR_CONFLICT;
+	const char *q[] = { hash };
+	e = coord_db_exec(db, &stmts[AUTH_REVOKE_HASH], 1, q, &res);
+	if (e == COORD_OK)
+		PQclear(res);
+	return e;
+}

@@ -1,0 +1,98 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord_cli.h"
+#include "coord_httpc.h"
+#include "coord_log.h"
+#include "banned.h"
+
+void coord_cli_init(struct coord_cli *cli, const char *argv0, const char *usage)
+{
+	const char *slash = strrchr(argv0, '/');
+	memset(cli, 0, sizeof(*cli));
+	cli->program = slash ? slash + 1 : argv0;
+	cli->usage = usage;
+}
+
+bool coord_cli_common(struct coord_cli *cli, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'h':
+		fputs(cli->usage, stdout);
+		exit(0);
+	case 'V':
+		printf("%s (coordinator) %s\n", cli->program, PACKAGE_VERSION);
+		exit(0);
+	case 'd':
+		cli->ov.database_url = arg;
+		return true;
+	case 'c':
+		cli->ov.config_file = arg;
+		return true;
+	case 'q':
+		cli->quiet = true;
+		return true;
+	case 'v':
+		cli->verbose = true;
+		return true;
+	case '?':
+	case ':':
+		fputs(cli->usage, stderr);
+		exit(EX_USAGE);
+	default:
+		return false;
+	}
+}
+
+void coord_cli_die(const struct coord_cli *cli, int code, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", cli->program);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+void coord_cli_usage_error(const struct coord_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", cli->program);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(cli->usage, stderr);
+	exit(EX_USAGE);
+}
+
+void coord_cli_config(struct coord_cli *cli, struct coord_config *cfg)
+{
+	coord_config_load_or_exit(cfg, cli->program, &cli->ov);
+	/* programs log diagnostics as plain lines; library warnings only when verbose */
+	coord_log_setup(COORD_LOG_TEXT, cli->verbose ? COORD_LOG_DEBUG : COORD_LOG_ERROR);
+	coord_httpc_global_init();
+}
+
+struct coord_db *coord_cli_db(const struct coord_cli *cli, const struct coord_config *cfg)
+{
+	struct coord_db *db = coord_db_new(cfg->database_url, true);
+	enum coord_err e = coord_db_ready(db);
+	if (e == COORD_ERR_SCHEMA)
+		coord_cli_die(cli, EX_UNAVAILABLE, "database schema outdated: run coord-migrate");
+	if (e != COORD_OK)
+		coord_cli_die(cli, EX_UNAVAILABLE, "cannot reach the database");
+	return db;
+}
+
+int coord_cli_db_exit_code(enum coord_err e)
+{
+	if (e == COORD_ERR_UNAVAILABLE)
+		return EX_UNAVAILABLE;
+	if (e == COORD_ERR_CONFLICT)
+		return EX_TEMPFAIL;
+	return EX_SOFTWARE;
+}

@@ -1,0 +1,54 @@
+/*
+ * The skeleton every bin/ program shares (SPEC §6.1): getopt_long with the
+ * common options, --help/--version, one-line diagnostics prefixed with the
+ * program name, and sysexits.h exit codes.
+ */
+#ifndef COORD_CLI_H
+#define COORD_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <sysexits.h>
+
+#include "coord_config.h"
+#include "coord_db.h"
+
+struct coord_cli {
+	const char *program; /* base name of argv[0] */
+	const char *usage;   /* full usage text, printed by --help and on usage errors */
+	struct coord_config_overrides ov;
+	bool quiet, verbose, dry_run, json;
+};
+
+#define COORD_CLI_SHORT "hVd:c:qv"
+#define COORD_CLI_LONG                                      \
+	{ "help", no_argument, NULL, 'h' },                 \
+	{ "version", no_argument, NULL, 'V' },              \
+	{ "database-url", required_argument, NULL, 'd' },   \
+	{ "config", required_argument, NULL, 'c' },         \
+	{ "quiet", no_argument, NULL, 'q' },                \
+	{ "verbose", no_argument, NULL, 'v' }
+
+void coord_cli_init(struct coord_cli *cli, const char *argv0, const char *usage);
+/*
+ * Handles one getopt_long result if it is a common option (-h and -V exit
+ * 0 here; '?' and ':' exit 64). Returns false for the caller's own options.
+ */
+bool coord_cli_common(struct coord_cli *cli, int opt, const char *arg);
+/* "<program>: <message>" on stderr, then exit(code). */
+void coord_cli_die(const struct coord_cli *cli, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+/* A usage error: the message and the usage text on stderr, exit 64. */
+void coord_cli_usage_error(const struct coord_cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+/* Loads the configuration with the flags' overrides, or exits 78. */
+void coord_cli_config(struct coord_cli *cli, struct coord_config *cfg);
+/*
+ * Opens the database (schema checked and statements prepared), or exits
+ * 69 when it cannot be reached or its schema is outdated.
+ */
+struct coord_db *coord_cli_db(const struct coord_cli *cli, const struct coord_config *cfg);
+/* Exit code for a failed database call: 69, 75 (conflict) or 70. */
+int coord_cli_db_exit_code(enum coord_err e);
+
+#endif

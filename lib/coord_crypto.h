@@ -1,0 +1,18 @@
+/* Hashing, constant-time comparison and randomness (OpenSSL). */
+#ifndef COORD_CRYPTO_H
+#define COORD_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "coord_err.h"
+
+/* out receives 64 lower-case hex characters and a NUL. */
+void coord_sha256_hex(const void *data, size_t len, char out[static 65]);
+/* Constant-time equality of two buffers of the same length. */
+bool coord_ct_equal(const void *a, const void *b, size_t len);
+/* n random bytes from the OpenSSL CSPRNG, as 2n lower-case hex characters + NUL. */
+enum coord_err coord_random_hex(size_t n, char *out);
+void coord_hex_encode(const unsigned char *in, size_t n, char *out); /* 2n chars + NUL */
+
+#endif

@@ -1,0 +1,260 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord_db.h"
+#include "coord_log.h"
+#include "coord_mem.h"
+#include "coord_schema_version.h"
+#include "banned.h"
+
+struct coord_db {
+	char *conninfo;
+	bool check_schema;
+	PGconn *conn;
+	bool prepared;
+	char sqlstate[6];
+	int64_t ms;
+};
+
+/* Bootstrap statements: run unprepared, before the schema check passes. */
+static const char sql_has_migrations[] =
+	"SELECT to_regclass('public.schema_migrations') IS NOT NULL";
+static const char sql_schema_version[] =
+	"SELECT coalesce(max(version), 0) FROM schema_migrations";
+
+struct coord_db *coord_db_new(const char *conninfo, bool check_schema)
+{
+	struct coord_db *db = coord_xcalloc(1, sizeof(*db));
+	db->conninfo = coord_xstrdup(conninfo);
+	db->check_schema = check_schema;
+	return db;
+}
+
+void coord_db_free(struct coord_db *db)
+{
+	if (!db)
+		return;
+	if (db->conn)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+static void drop(struct coord_db *db)
+{
+	if (db->conn)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->prepared = false;
+}
+
+static void log_pg_error(const char *what, const char *msg)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "%s", msg ? msg : "");
+	line[strcspn(line, "\n")] = '\0';
+	coord_log(COORD_LOG_WARN, "postgresql: %s: %s", what, line);
+}
+
+static enum coord_err connect_db(struct coord_db *db)
+{
+	/* connect_timeout first: a value in the connection string overrides it */
+	const char *keys[] = { "connect_timeout", "dbname", "fallback_application_name", NULL };
+	const char *vals[] = { "5", db->conninfo, "coordinator", NULL };
+
+	drop(db);
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+		log_pg_error("connect", db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		drop(db);
+		return COORD_ERR_UNAVAILABLE;
+	}
+	PGresult *r = PQexec(db->conn, "SET TIME ZONE 'UTC'");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok) {
+		log_pg_error("set time zone", PQerrorMessage(db->conn));
+		drop(db);
+		return COORD_ERR_UNAVAILABLE;
+	}
+	return COORD_OK;
+}
+
+static enum coord_err scalar(struct coord_db *db, const char *sql, char *out, size_t size)
+{
+	PGresult *r = PQexecParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+	enum coord_err status = COORD_ERR_UNAVAILABLE;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
+		status = COORD_OK;
+	} else if (PQstatus(db->conn) == CONNECTION_OK) {
+		log_pg_error("schema check", PQresultErrorMessage(r));
+		status = COORD_ERR_INTERNAL;
+	}
+	PQclear(r);
+	return status;
+}
+
+static enum coord_err check_and_prepare(struct coord_db *db)
+{
+	char v[32];
+	enum coord_err e = scalar(db, sql_has_migrations, v, sizeof(v));
+	if (e != COORD_OK)
+		return e;
+	long version = 0;
+	if (strcmp(v, "t") == 0) {
+		e = scalar(db, sql_schema_version, v, sizeof(v));
+		if (e != COORD_OK)
+			return e;
+		version = strtol(v, NULL, 10);
+	}
+	if (version < COORD_SCHEMA_VERSION)
+		return COORD_ERR_SCHEMA;
+	for (size_t t = 0; t < coord_n_stmt_tables; t++) {
+		const struct coord_stmt_table *tab = &coord_stmt_tables[t];
+		for (size_t i = 0; i < *tab->n; i++) {
+			PGresult *r = PQprepare(db->conn, tab->stmts[i].name, tab->stmts[i].sql, 0, NULL);
+			bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+			if (!ok)
+				log_pg_error(tab->stmts[i].name, PQresultErrorMessage(r));
+			PQclear(r);
+			if (!ok) {
+				bool down = PQstatus(db->conn) != CONNECTION_OK;
+				drop(db);
+				return down ? COORD_ERR_UNAVAILABLE : COORD_ERR_INTERNAL;
+			}
+		}
+	}
+	db->prepared = true;
+	return COORD_OK;
+}
+
+enum coord_err coord_db_ready(struct coord_db *db)
+{
+	int64_t t0 = coord_monotonic_ms();
+	enum coord_err e = COORD_OK;
+	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+		e = connect_db(db);
+	if (e == COORD_OK && db->check_schema && !db->prepared) {
+		e = check_and_prepare(db);
+		if (e == COORD_ERR_UNAVAILABLE)
+			drop(db);
+	}
+	db->ms += coord_monotonic_ms() - t0;
+	return e;
+}
+
+enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,
+				 const char *const *params, const int *lengths, PGresult **res)
+{
+	int64_t t0 = coord_monotonic_ms();
+	PGresult *r;
+	*res = NULL;
+	db->sqlstate[0] = '\0';
+	if (!db->conn)
+		return COORD_ERR_UNAVAILABLE;
+	if (db->prepared)
+		r = PQexecPrepared(db->conn, st->name, nparams, params, lengths, NULL, 0);
+	else
+		r = PQexecParams(db->conn, st->sql, nparams, NULL, params, lengths, NULL, 0);
+	db->ms += coord_monotonic_ms() - t0;
+	ExecStatusType s = PQresultStatus(r);
+	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
+		*res = r;
+		return COORD_OK;
+	}
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		log_pg_error(st->name, PQerrorMessage(db->conn));
+		PQclear(r);
+		drop(db);
+		return COORD_ERR_UNAVAILABLE;
+	}
+	/* 23xxx integrity violations and 40001/40P01 are answers, not bugs */
+	bool conflict = strncmp(db->sqlstate, "23", 2) == 0 || strcmp(db->sqlstate, "40001") == 0 ||
+			strcmp(db->sqlstate, "40P01") == 0;
+	if (!conflict)
+		log_pg_error(st->name, PQresultErrorMessage(r));
+	PQclear(r);
+	return conflict ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
+}
+
+enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
+			     const char *const *params, PGresult **res)
+{
+	return coord_db_exec_len(db, st, nparams, params, NULL, res);
+}
+
+static enum coord_err simple(struct coord_db *db, const char *sql)
+{
+	if (!db->conn)
+		return COORD_ERR_UNAVAILABLE;
+	int64_t t0 = coord_monotonic_ms();
+	PGresult *r = PQexec(db->conn, sql);
+	db->ms += coord_monotonic_ms() - t0;
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+		log_pg_error(sql, PQresultErrorMessage(r));
+	}
+	PQclear(r);
+	if (ok)
+		return COORD_OK;
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		drop(db);
+		return COORD_ERR_UNAVAILABLE;
+	}
+	return strcmp(db->sqlstate, "40001") == 0 ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
+}
+
+enum coord_err coord_db_begin(struct coord_db *db)
+{
+	return simple(db, "BEGIN");
+}
+
+enum coord_err coord_db_commit(struct coord_db *db)
+{
+	return simple(db, "COMMIT");
+}
+
+void coord_db_rollback(struct coord_db *db)
+{
+	if (db->conn && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		simple(db, "ROLLBACK");
+}
+
+const char *coord_db_sqlstate(const struct coord_db *db)
+{
+	return db->sqlstate;
+}
+
+int64_t coord_db_take_ms(struct coord_db *db)
+{
+	int64_t ms = db->ms;
+	db->ms = 0;
+	return ms;
+}
+
+enum coord_err coord_db_exec_script(struct coord_db *db, const char *sql, char *err, size_t errlen)
+{
+	if (!db->conn)
+		return COORD_ERR_UNAVAILABLE;
+	PGresult *r = PQexec(db->conn, sql);
+	ExecStatusType s = PQresultStatus(r);
+	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY;
+	if (!ok) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = '\0';
+	}
+	PQclear(r);
+	if (ok)
+		return COORD_OK;
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		drop(db);
+		return COORD_ERR_UNAVAILABLE;
+	}
+	return COORD_ERR_INVALID;
+}

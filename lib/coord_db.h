@@ -1,0 +1,74 @@
+/*
+ * PostgreSQL, one connection per thread (SPEC §0.4). Every statement is a
+ * row of a statement table (struct coord_stmt) owned by a domain module;
+ * all tables listed in coord_statements.c are prepared when a connection
+ * opens, once its schema version check has passed, and run with
+ * PQexecPrepared. After a connection failure the next coord_db_ready()
+ * reconnects and prepares everything again.
+ */
+#ifndef COORD_DB_H
+#define COORD_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "coord_err.h"
+
+struct coord_stmt {
+	const char *name; /* unique across all tables: "<module>_<what>" */
+	const char *sql;
+};
+
+struct coord_stmt_table {
+	const struct coord_stmt *stmts;
+	const size_t *n;
+};
+
+/* Every domain module's table (lib/coord_statements.c). */
+extern const struct coord_stmt_table coord_stmt_tables[];
+extern const size_t coord_n_stmt_tables;
+
+struct coord_db;
+
+/*
+ * check_schema: compare max(schema_migrations.version) with the version
+ * this binary was built for and prepare the statement tables; false is for
+ * coord-migrate only, which runs statements unprepared.
+ */
+struct coord_db *coord_db_new(const char *conninfo, bool check_schema);
+void coord_db_free(struct coord_db *db);
+
+/*
+ * Connects if needed (once per call), checks the schema and prepares.
+ * COORD_ERR_UNAVAILABLE: unreachable; COORD_ERR_SCHEMA: schema outdated.
+ */
+enum coord_err coord_db_ready(struct coord_db *db);
+
+/*
+ * Runs a statement with text parameters (NULL = SQL NULL). On COORD_OK
+ * *res holds the result (caller PQclear()s it). COORD_ERR_UNAVAILABLE
+ * when the connection broke (it is reopened by the next coord_db_ready),
+ * COORD_ERR_CONFLICT on a unique or check violation or a serialization
+ * failure (see coord_db_sqlstate), COORD_ERR_INTERNAL otherwise (logged).
+ */
+enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
+			     const char *const *params, PGresult **res);
+/* Same, with binary-safe lengths for parameters (NULL lengths: text). */
+enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,
+				 const char *const *params, const int *lengths, PGresult **res);
+
+/* Transactions on the thread's connection. */
+enum coord_err coord_db_begin(struct coord_db *db);
+enum coord_err coord_db_commit(struct coord_db *db);
+void coord_db_rollback(struct coord_db *db);
+
+/* SQLSTATE of the last failed statement ("" if none). */
+const char *coord_db_sqlstate(const struct coord_db *db);
+/* Milliseconds spent in the database since the last call (request logs). */
+int64_t coord_db_take_ms(struct coord_db *db);
+/* Runs a whole script (migrations) in the simple protocol. */
+enum coord_err coord_db_exec_script(struct coord_db *db, const char *sql, char *err, size_t errlen);
+
+#endif

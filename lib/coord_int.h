@@ -1,0 +1,23 @@
+/*
+ * Declarations private to lib/: the statement tables of the modules,
+ * gathered by coord_statements.c. fcgi/ and bin/ never include this.
+ */
+#ifndef COORD_INT_H
+#define COORD_INT_H
+
+#include <stddef.h>
+
+#include "coord_db.h"
+
+#define COORD_SQL_TS(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+#define COORD_DECLARE_STMTS(module)                                  \
+	extern const struct coord_stmt coord_##module##_stmts[];     \
+	extern const size_t coord_##module##_nstmts
+
+COORD_DECLARE_STMTS(auth);
+COORD_DECLARE_STMTS(workers);
+COORD_DECLARE_STMTS(health);
+COORD_DECLARE_STMTS(pricing);
+
+#endif

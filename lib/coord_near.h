@@ -1,0 +1,18 @@
+/* NEAR JSON-RPC view calls (SPEC §4.2). No call is made when NEAR is off. */
+#ifndef COORD_NEAR_H
+#define COORD_NEAR_H
+
+#include <stdint.h>
+
+#include "coord_config.h"
+#include "coord_err.h"
+
+/*
+ * The final block height (`block`, finality final), with a timeout of
+ * timeout_seconds. COORD_ERR_UNAVAILABLE when NEAR_RPC_URL=off,
+ * COORD_ERR_UPSTREAM on any failure or an invalid answer.
+ */
+enum coord_err coord_near_chain_tip(const struct coord_config *cfg, long timeout_seconds,
+				    int64_t *height);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * Redis, one connection per thread (SPEC §0.4, §1.9). Only an I/O error
+ * (hiredis returns NULL) drops the connection, which is reopened by the
+ * next command; error replies and nil replies are ordinary answers that
+ * the caller inspects. Format strings must be literals using %s / %b.
+ */
+#ifndef COORD_REDIS_H
+#define COORD_REDIS_H
+
+#include <hiredis/hiredis.h>
+
+#include "coord_config.h"
+
+struct coord_redis;
+
+/* url must outlive the handle. */
+struct coord_redis *coord_redis_new(const struct coord_redis_url *url);
+void coord_redis_free(struct coord_redis *r);
+
+/*
+ * Runs one command, connecting first if needed. Returns the reply
+ * (freeReplyObject it) or NULL when Redis is unreachable; the connection
+ * is then dropped. timeout_ms bounds the whole round trip (use more than
+ * the block time of a blocking command).
+ */
+redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
