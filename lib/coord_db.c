@@ -57,6 +57,13 @@ static void log_pg_error(const char *what, const char *msg)
 	coord_log(COORD_LOG_WARN, "postgresql: %s: %s", what, line);
 }
 
+/* Server notices (e.g. "already exists, skipping") are not our diagnostics. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	coord_log(COORD_LOG_DEBUG, "postgresql notice: %s", message);
+}
+
 static enum coord_err connect_db(struct coord_db *db)
 {
 	/* connect_timeout first: a value in the connection string overrides it */
@@ -70,6 +77,7 @@ static enum coord_err connect_db(struct coord_db *db)
 		drop(db);
 		return COORD_ERR_UNAVAILABLE;
 	}
+	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
 	PGresult *r = PQexec(db->conn, "SET TIME ZONE 'UTC'");
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);

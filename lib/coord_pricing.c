@@ -111,8 +111,9 @@ enum coord_err coord_pricing_current(struct coord_db *db, json_object **config)
 			cached_at = now;
 		}
 	}
-	if (e == COORD_OK)
-		json_object_deep_copy(cached, config, NULL);
+	*config = NULL; /* json_object_deep_copy wants an empty destination */
+	if (e == COORD_OK && json_object_deep_copy(cached, config, NULL) != 0)
+		e = COORD_ERR_INTERNAL;
 	pthread_mutex_unlock(&lock);
 	return e;
 }
