@@ -142,7 +142,8 @@ enum coord_err coord_db_ready(struct coord_db *db)
 {
 	int64_t t0 = coord_monotonic_ms();
 	enum coord_err e = COORD_OK;
-	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+	/* a server that went away closed the socket: PQconsumeInput notices without blocking */
+	if (!db->conn || !PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK)
 		e = connect_db(db);
 	if (e == COORD_OK && db->check_schema && !db->prepared) {
 		e = check_and_prepare(db);

@@ -1,3 +1,4 @@
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,9 +86,21 @@ static bool open_ctx(struct coord_redis *r)
 	return true;
 }
 
+/*
+ * Between commands the server sends nothing: a readable socket means it
+ * closed the connection (a restart), so reconnect instead of failing.
+ */
+static bool idle_connection_alive(redisContext *ctx)
+{
+	struct pollfd p = { ctx->fd, POLLIN, 0 };
+	return poll(&p, 1, 0) == 0;
+}
+
 redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const char *fmt, ...)
 {
 	va_list ap;
+	if (r->ctx && !idle_connection_alive(r->ctx))
+		drop(r);
 	if (!r->ctx && !open_ctx(r))
 		return NULL;
 	if (timeout_ms != r->timeout_ms) {

@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# Routing, error bodies, request ids and CORS through the real lighttpd (SPEC §0.2, §1.1,
+# §1.2, §1.8, §1.10).
+
+load ../helpers/coord
+
+setup_file() {
+	export CORS_ALLOWED_ORIGINS="http://allowed.example, https://ui.example:8443"
+	coord_start_stack
+}
+
+@test "an unknown path answers the JSON 404 through the catch-all" {
+	for path in /nope /healthz /public/nope /jobs/nope /admin/nope '/a/b/c?x=1'; do
+		req GET "$path"
+		assert_equal "$status" 404
+		assert_equal "$(header Content-Type)" application/json
+		assert_equal "$body" '{"error":"not_found","message":"Unknown endpoint"}'
+		header X-Request-ID
+		assert_equal "$(header Cache-Control)" no-store
+	done
+}
+
+@test "a known path with another method answers 405 with Allow" {
+	req POST /health --data ""
+	assert_equal "$status" 405
+	assert_equal "$(header Allow)" "GET, HEAD"
+	assert_equal "$(jq -r .error <<<"$body")" method_not_allowed
+
+	req POST /workers/block-cursor --data ""
+	assert_equal "$status" 405
+	assert_equal "$(header Allow)" GET
+
+	req GET /admin/workers/w1
+	assert_equal "$status" 405
+	assert_equal "$(header Allow)" DELETE
+}
+
+@test "OPTIONS without a preflight header is routed normally (405)" {
+	req OPTIONS /health
+	assert_equal "$status" 405
+	assert_equal "$(header Allow)" "GET, HEAD"
+}
+
+@test "HEAD is served on public GET routes and refused on worker routes" {
+	req HEAD /health
+	assert_equal "$status" 200
+	assert_equal "$(header Content-Type)" text/plain
+	req HEAD /workers/block-cursor
+	assert_equal "$status" 405
+}
+
+@test "percent-encoded segments are decoded before matching" {
+	req GET /%68ealth
+	assert_equal "$status" 200
+	assert_equal "$body" OK
+	req GET /health%2Fdetailed
+	assert_equal "$status" 404
+	req GET /HEALTH
+	assert_equal "$status" 404
+}
+
+@test "bad escapes, decoded NUL and non-UTF-8 segments answer 400 invalid_parameter" {
+	for path in /health%zz /he%00alth /public/%c3%28 /x/%e0%80%80; do
+		req GET "$path"
+		assert_equal "$status" 400
+		assert_equal "$(header Content-Type)" application/json
+		assert_equal "$(jq -r .error <<<"$body")" invalid_parameter
+	done
+}
+
+@test "empty segments, dot segments and a trailing slash match nothing" {
+	for path in /health/ //health /health/. /public/../health; do
+		req GET "$path"
+		assert_equal "$status" 404
+	done
+}
+
+@test "X-Request-ID is kept when valid and generated otherwise" {
+	req GET /health -H 'X-Request-ID: abc.DEF_123-x'
+	assert_equal "$(header X-Request-ID)" abc.DEF_123-x
+	req GET /nope -H 'X-Request-ID: abc.DEF_123-x'
+	assert_equal "$(header X-Request-ID)" abc.DEF_123-x
+
+	req GET /health -H 'X-Request-ID: has space'
+	run header X-Request-ID
+	assert_output --regexp '^[0-9a-f]{32}$'
+	req GET /health -H "X-Request-ID: $(printf 'a%.0s' {1..65})"
+	run header X-Request-ID
+	assert_output --regexp '^[0-9a-f]{32}$'
+	req GET /health
+	first=$(header X-Request-ID)
+	req GET /health
+	assert_not_equal "$(header X-Request-ID)" "$first"
+}
+
+@test "the request log line carries the request id, group, path and status" {
+	req GET '/nope?secret=1' -H 'X-Request-ID: log-check-1'
+	run grep -F '"request_id":"log-check-1"' "$COORD_STATE_DIR/fcgi-stderr.log"
+	assert_success
+	line=$output
+	assert_equal "$(jq -r .group <<<"$line")" public
+	assert_equal "$(jq -r .path <<<"$line")" /nope
+	assert_equal "$(jq -r .status <<<"$line")" 404
+	assert_equal "$(jq -r .msg <<<"$line")" request
+	assert_equal "$(jq -r .client_ip <<<"$line")" 127.0.0.1
+}
+
+@test "CORS preflight from an allowed origin is answered 204 with the policy" {
+	req OPTIONS /workers/block-cursor -H 'Origin: http://allowed.example' \
+		-H 'Access-Control-Request-Method: GET'
+	assert_equal "$status" 204
+	assert_equal "$(header Access-Control-Allow-Origin)" http://allowed.example
+	assert_equal "$(header Access-Control-Allow-Methods)" "GET, POST, DELETE, OPTIONS"
+	run header Access-Control-Allow-Headers
+	assert_output --partial authorization
+	assert_equal "$(header Access-Control-Max-Age)" 600
+	assert_equal "$(header Vary)" Origin
+	run header Access-Control-Allow-Credentials
+	assert_failure
+}
+
+@test "CORS preflight from another origin gets 204 without Access-Control headers" {
+	req OPTIONS /health -H 'Origin: http://evil.example' -H 'Access-Control-Request-Method: GET'
+	assert_equal "$status" 204
+	run grep -i '^access-control-' <<<"$headers"
+	assert_failure
+}
+
+@test "the api group allows any origin" {
+	req OPTIONS /call/alice/proj -H 'Origin: http://anything.example' \
+		-H 'Access-Control-Request-Method: POST'
+	assert_equal "$status" 204
+	assert_equal "$(header Access-Control-Allow-Origin)" '*'
+	run header Access-Control-Allow-Headers
+	assert_output --partial x-payment-key
+}
+
+@test "an allowed origin on an ordinary request gets the CORS response headers" {
+	req GET /health -H 'Origin: https://ui.example:8443'
+	assert_equal "$status" 200
+	assert_equal "$(header Access-Control-Allow-Origin)" https://ui.example:8443
+	run header Access-Control-Expose-Headers
+	assert_output --partial X-Request-ID
+	req GET /health -H 'Origin: https://ui.example'
+	run header Access-Control-Allow-Origin
+	assert_failure
+}
