@@ -227,16 +227,21 @@ static bool is_json_media_type(const char *ct)
 	return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+void coord_reply_field_error(struct coord_req *r, const char *field, const char *reason,
+			     const char *message)
+{
+	json_object *d = json_object_new_object();
+	json_object_object_add(d, "field", json_object_new_string(field));
+	json_object_object_add(d, "reason", json_object_new_string(reason));
+	coord_reply_error_details(r, 422, "invalid_request_body", message, d);
+}
+
 static void reply_json_problem(struct coord_req *r, const struct coord_json_problem *p)
 {
-	if (p->status == 400) {
+	if (p->status == 400)
 		coord_reply_error(r, 400, "invalid_json", p->message);
-		return;
-	}
-	json_object *d = json_object_new_object();
-	json_object_object_add(d, "field", json_object_new_string(p->field));
-	json_object_object_add(d, "reason", json_object_new_string(p->reason));
-	coord_reply_error_details(r, 422, "invalid_request_body", p->message, d);
+	else
+		coord_reply_field_error(r, p->field, p->reason, p->message);
 }
 
 bool coord_req_json(struct coord_req *r, const struct coord_field *fields, size_t n,
@@ -258,6 +263,16 @@ bool coord_req_json(struct coord_req *r, const struct coord_field *fields, size_
 		return false;
 	}
 	return true;
+}
+
+bool coord_req_json_object(struct coord_req *r, json_object *obj, const char *path,
+			  const struct coord_field *fields, size_t n, struct coord_value *values)
+{
+	struct coord_json_problem p;
+	if (coord_json_fields(obj, path, fields, n, values, &p))
+		return true;
+	reply_json_problem(r, &p);
+	return false;
 }
 
 /* ---- request id, client IP, CORS ---- */

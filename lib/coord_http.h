@@ -86,6 +86,9 @@ const struct coord_query_param *coord_req_query_get(struct coord_req *r, const c
 /* Content type, JSON syntax and shape (SPEC §1.3); false after replying. */
 bool coord_req_json(struct coord_req *r, const struct coord_field *fields, size_t n,
 		    struct coord_value *values);
+/* Validates a nested object (at path) of the body; false after replying 422. */
+bool coord_req_json_object(struct coord_req *r, json_object *obj, const char *path,
+			   const struct coord_field *fields, size_t n, struct coord_value *values);
 /* Opens/validates the thread's database; false after replying 503. */
 bool coord_req_db(struct coord_req *r);
 
@@ -101,6 +104,9 @@ void coord_reply_error(struct coord_req *r, int status, const char *code, const 
 /* details (owned) is appended as "details". */
 void coord_reply_error_details(struct coord_req *r, int status, const char *code,
 			       const char *message, json_object *details);
+/* 422 invalid_request_body with details {field, reason}. */
+void coord_reply_field_error(struct coord_req *r, const char *field, const char *reason,
+			     const char *message);
 /* 503 unavailable / schema outdated, or 500 internal_error, for e. */
 void coord_reply_backend_error(struct coord_req *r, enum coord_err e);
 

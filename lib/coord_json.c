@@ -386,7 +386,8 @@ bool coord_json_fields(json_object *obj, const char *prefix, const struct coord_
 		v->obj = m;
 		switch (f->type) {
 		case COORD_FT_STRING:
-		case COORD_FT_UUID: {
+		case COORD_FT_UUID:
+		case COORD_FT_MONEY: {
 			if (!json_object_is_type(m, json_type_string))
 				return problem(p, prefix, f->name, "type", "Expected a string");
 			v->s = json_object_get_string(m);
@@ -394,6 +395,12 @@ bool coord_json_fields(json_object *obj, const char *prefix, const struct coord_
 			if (f->type == COORD_FT_UUID) {
 				if (!coord_uuid_valid(v->s, v->len))
 					return problem(p, prefix, f->name, "format", "Expected a UUID");
+				break;
+			}
+			if (f->type == COORD_FT_MONEY) {
+				if (!coord_money_valid(v->s, v->len))
+					return problem(p, prefix, f->name, "format",
+						       "Expected a decimal amount of 1 to 38 digits");
 				break;
 			}
 			size_t chars = coord_utf8_chars(v->s, v->len);

@@ -37,7 +37,8 @@ enum coord_ftype {
 	COORD_FT_BOOL,
 	COORD_FT_OBJECT,
 	COORD_FT_ARRAY,
-	COORD_FT_UUID    /* string matching the UUID pattern */
+	COORD_FT_UUID,   /* string matching the UUID pattern */
+	COORD_FT_MONEY   /* money string of SPEC §1.4 */
 };
 
 struct coord_field {

@@ -9,5 +9,8 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(workers),
 	TABLE(health),
 	TABLE(pricing),
+	TABLE(queue),
+	TABLE(wasmcache),
+	TABLE(executions),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);

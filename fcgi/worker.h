@@ -1,0 +1,34 @@
+/* Handlers of worker.fcgi, grouped by file; the route table is in worker.c. */
+#ifndef COORD_FCGI_WORKER_H
+#define COORD_FCGI_WORKER_H
+
+#include "coord_executions.h"
+#include "coord_http.h"
+
+/* worker_queue.c */
+void worker_executions_create(struct coord_req *r);
+void worker_executions_poll(struct coord_req *r);
+void worker_jobs_claim(struct coord_req *r);
+void worker_jobs_complete(struct coord_req *r);
+
+/* worker_status.c */
+void worker_heartbeat(struct coord_req *r);
+void worker_task_completion(struct coord_req *r);
+void worker_block_cursor(struct coord_req *r);
+void worker_locks_acquire(struct coord_req *r);
+void worker_locks_release(struct coord_req *r);
+void worker_system_logs(struct coord_req *r);
+
+/*
+ * Shared body pieces (worker_input.c): code_source and resource_limits of
+ * SPEC §3.2.1, read from the member values; false after replying 422.
+ * normalise: apply the repository normalisation (create, not claim).
+ */
+bool worker_code_source(struct coord_req *r, json_object *obj, bool normalise,
+			struct coord_code_source *cs);
+bool worker_resource_limits(struct coord_req *r, json_object *obj, int64_t *max_instructions,
+			    int64_t *max_memory_mb, int64_t *max_execution_seconds);
+/* The value of an optional string field, or NULL. */
+const char *worker_opt(const struct coord_value *v);
+
+#endif
