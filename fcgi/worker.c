@@ -8,6 +8,8 @@
 static const struct coord_route routes[] = {
 	{ "POST", "/executions/create", worker_executions_create, WORKER },
 	{ "GET", "/executions/poll", worker_executions_poll, WORKER },
+	{ "POST", "/jobs/claim", worker_jobs_claim, WORKER },
+	{ "POST", "/jobs/complete", worker_jobs_complete, WORKER },
 	{ "GET", "/workers/block-cursor", worker_block_cursor, WORKER },
 };
 

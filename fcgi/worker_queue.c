@@ -1,9 +1,12 @@
 /* The work queue routes of worker.fcgi (SPEC §3.2.1-3.2.4). */
+#include <stdio.h>
 #include <string.h>
 
 #include "coord_executions.h"
+#include "coord_jobs.h"
 #include "coord_parse.h"
 #include "coord_queue.h"
+#include "coord_tee.h"
 #include "worker.h"
 #include "banned.h"
 
@@ -187,4 +190,159 @@ void worker_executions_poll(struct coord_req *r)
 	else
 		coord_reply_text(r, 200, "application/json", payload.ptr, payload.len);
 	coord_buf_release(&payload);
+}
+
+void worker_jobs_claim(struct coord_req *r)
+{
+	enum { REQ, DATA, WORKER, CS, RL, USER, TX, YOCTO, CAPS, CONLY, FORCE, HCR, PUUID, PID,
+	       NFIELDS };
+	static const struct coord_field fields[NFIELDS] = {
+		[REQ] = { "request_id", COORD_FT_INT, true, 0, INT64_MAX, NULL },
+		[DATA] = { "data_id", COORD_FT_STRING, true, 1, 256, NULL },
+		[WORKER] = { "worker_id", COORD_FT_STRING, true, 1, 128, NULL },
+		[CS] = { "code_source", COORD_FT_OBJECT, true, 0, 0, NULL },
+		[RL] = { "resource_limits", COORD_FT_OBJECT, true, 0, 0, NULL },
+		[USER] = { "user_account_id", COORD_FT_STRING, false, 1, 256, NULL },
+		[TX] = { "transaction_hash", COORD_FT_STRING, false, 1, 256, NULL },
+		[YOCTO] = { "near_payment_yocto", COORD_FT_MONEY, false, 0, 0, NULL },
+		[CAPS] = { "capabilities", COORD_FT_ARRAY, false, 0, 0, NULL },
+		[CONLY] = { "compile_only", COORD_FT_BOOL, false, 0, 0, NULL },
+		[FORCE] = { "force_rebuild", COORD_FT_BOOL, false, 0, 0, NULL },
+		[HCR] = { "has_compile_result", COORD_FT_BOOL, false, 0, 0, NULL },
+		[PUUID] = { "project_uuid", COORD_FT_STRING, false, 1, 64, NULL },
+		[PID] = { "project_id", COORD_FT_STRING, false, 1, 128, NULL },
+	};
+	struct coord_value v[NFIELDS];
+	struct coord_claim c;
+	int64_t unused;
+	char yocto[39];
+
+	memset(&c, 0, sizeof(c));
+	if (!coord_req_json(r, fields, NFIELDS, v) ||
+	    !worker_code_source(r, v[CS].obj, false, &c.cs) ||
+	    !worker_resource_limits(r, v[RL].obj, &unused, &unused, &unused))
+		return;
+	if (v[CAPS].present) {
+		size_t n = json_object_array_length(v[CAPS].obj);
+		for (size_t i = 0; i < n; i++) {
+			json_object *cap = json_object_array_get_idx(v[CAPS].obj, i);
+			if (!json_object_is_type(cap, json_type_string)) {
+				char path[48];
+				snprintf(path, sizeof(path), "capabilities[%zu]", i);
+				coord_reply_field_error(r, path, "type", "Expected a string");
+				return;
+			}
+			const char *s = json_object_get_string(cap);
+			c.can_compile |= strcmp(s, "compilation") == 0;
+			c.can_execute |= strcmp(s, "execution") == 0;
+		}
+	}
+	if (!c.can_compile && !c.can_execute) {
+		coord_reply_error(r, 400, "invalid_capabilities",
+				  "capabilities must include compilation or execution");
+		return;
+	}
+	if (r->cfg->require_tee_session && c.can_execute) {
+		bool valid;
+		enum coord_err e = coord_tee_session_valid(r->db, coord_req_getparam(r, "HTTP_X_TEE_SESSION"),
+							   r->token_hash, &valid);
+		if (e != COORD_OK) {
+			coord_reply_backend_error(r, e);
+			return;
+		}
+		if (!valid) {
+			coord_reply_error(r, 401, "tee_session_required", "A valid TEE session is required");
+			return;
+		}
+	}
+	c.request_id = v[REQ].i;
+	c.data_id = v[DATA].s;
+	c.worker_id = v[WORKER].s;
+	c.user_account_id = worker_opt(&v[USER]);
+	c.transaction_hash = worker_opt(&v[TX]);
+	if (v[YOCTO].present) {
+		coord_money_canonical(v[YOCTO].s, v[YOCTO].len, yocto);
+		c.near_payment_yocto = yocto;
+	}
+	c.compile_only = v[CONLY].present && v[CONLY].b;
+	c.force_rebuild = v[FORCE].present && v[FORCE].b;
+	c.has_compile_result = v[HCR].present && v[HCR].b;
+	c.project_uuid = worker_opt(&v[PUUID]);
+	c.project_id = worker_opt(&v[PID]);
+	c.token_hash = r->token_hash;
+
+	json_object *result;
+	enum coord_err e = coord_jobs_claim(r->db, r->redis, r->cfg, &c, &result);
+	if (e != COORD_OK)
+		coord_reply_backend_error(r, e);
+	else
+		coord_reply_json(r, 200, result);
+}
+
+void worker_jobs_complete(struct coord_req *r)
+{
+	static const char *const categories[] = { "failed", "compilation_failed", "execution_failed",
+						   "access_denied", "insufficient_payment", "custom", NULL };
+	enum { JOB, SUCCESS, TIME, ERROR, INSTR, CHECKSUM, ACTUAL, CCOST, CATEGORY, RESULT, NFIELDS };
+	static const struct coord_field fields[NFIELDS] = {
+		[JOB] = { "job_id", COORD_FT_INT, true, INT64_MIN, INT64_MAX, NULL },
+		[SUCCESS] = { "success", COORD_FT_BOOL, true, 0, 0, NULL },
+		[TIME] = { "time_ms", COORD_FT_INT, true, 0, INT64_MAX, NULL },
+		[ERROR] = { "error", COORD_FT_STRING, false, 0, 0, NULL },
+		[INSTR] = { "instructions", COORD_FT_INT, false, 0, INT64_MAX, NULL },
+		[CHECKSUM] = { "wasm_checksum", COORD_FT_STRING, false, 1, 64, NULL },
+		[ACTUAL] = { "actual_cost_yocto", COORD_FT_MONEY, false, 0, 0, NULL },
+		[CCOST] = { "compile_cost_yocto", COORD_FT_MONEY, false, 0, 0, NULL },
+		[CATEGORY] = { "error_category", COORD_FT_STRING, false, 1, 256, categories },
+		[RESULT] = { "compile_result", COORD_FT_STRING, false, 0, 0, NULL },
+	};
+	struct coord_value v[NFIELDS];
+	struct coord_completion c;
+	char actual[39], ccost[39], refund[39];
+
+	if (!coord_req_json(r, fields, NFIELDS, v))
+		return;
+	memset(&c, 0, sizeof(c));
+	/* refund_usd: a money string or a JSON integer */
+	json_object *ru = NULL;
+	if (json_object_object_get_ex(r->json, "refund_usd", &ru) && ru) {
+		const char *s = NULL;
+		if (json_object_is_type(ru, json_type_string))
+			s = json_object_get_string(ru);
+		else if (json_object_is_type(ru, json_type_int))
+			s = json_object_get_string(ru); /* canonical decimal text */
+		if (!s || !coord_money_valid(s, strlen(s))) {
+			coord_reply_field_error(r, "refund_usd", s ? "format" : "type",
+						"Expected a money string or a non-negative integer");
+			return;
+		}
+		coord_money_canonical(s, strlen(s), refund);
+		c.refund_usd = refund;
+	}
+	c.job_id = v[JOB].i;
+	c.success = v[SUCCESS].b;
+	c.time_ms = v[TIME].i;
+	c.error = worker_opt(&v[ERROR]);
+	c.instructions = v[INSTR].present ? v[INSTR].i : 0;
+	c.wasm_checksum = worker_opt(&v[CHECKSUM]);
+	if (v[ACTUAL].present) {
+		coord_money_canonical(v[ACTUAL].s, v[ACTUAL].len, actual);
+		c.actual_cost_yocto = actual;
+	}
+	if (v[CCOST].present) {
+		coord_money_canonical(v[CCOST].s, v[CCOST].len, ccost);
+		c.compile_cost_yocto = ccost;
+	}
+	c.error_category = v[CATEGORY].present ? v[CATEGORY].s : "failed";
+	c.compile_result = worker_opt(&v[RESULT]);
+
+	enum coord_err e = coord_jobs_complete(r->db, r->redis, r->cfg, &c);
+	if (e == COORD_ERR_NOT_FOUND)
+		coord_reply_error(r, 404, "job_not_found", "Unknown job id");
+	else if (e == COORD_ERR_CONFLICT)
+		coord_reply_error(r, 409, "job_already_completed", "Job already completed");
+	else if (e != COORD_OK)
+		coord_reply_backend_error(r, e);
+	else
+		coord_reply_empty(r, 200);
 }

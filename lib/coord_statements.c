@@ -12,5 +12,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(queue),
 	TABLE(wasmcache),
 	TABLE(executions),
+	TABLE(jobs),
+	TABLE(tee),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
