@@ -10,7 +10,12 @@ static const struct coord_route routes[] = {
 	{ "GET", "/executions/poll", worker_executions_poll, WORKER },
 	{ "POST", "/jobs/claim", worker_jobs_claim, WORKER },
 	{ "POST", "/jobs/complete", worker_jobs_complete, WORKER },
+	{ "POST", "/workers/heartbeat", worker_heartbeat, WORKER },
+	{ "POST", "/workers/task-completion", worker_task_completion, WORKER },
 	{ "GET", "/workers/block-cursor", worker_block_cursor, WORKER },
+	{ "POST", "/locks/acquire", worker_locks_acquire, WORKER },
+	{ "DELETE", "/locks/release/:lock_key", worker_locks_release, WORKER },
+	{ "POST", "/internal/system-logs", worker_system_logs, WORKER },
 };
 
 static const struct coord_program program = {

@@ -607,7 +607,10 @@ static const char *apply(struct coord_config *cfg, const struct var *v, const ch
 	}
 	}
 
-	const char *s = coord_xstrdup(val);
+	/* numbers, booleans, money and lists are stored parsed, not as text */
+	bool text = v->kind != K_INT && v->kind != K_BOOL && v->kind != K_MONEY &&
+		    v->kind != K_ORIGINS && v->kind != K_PROXIES;
+	const char *s = text ? coord_xstrdup(val) : NULL;
 #define IS(x) (strcmp(n, x) == 0)
 	if (IS("DATABASE_URL")) cfg->database_url = s;
 	else if (IS("REDIS_URL")) cfg->redis_url = s;
@@ -644,7 +647,7 @@ static const char *apply(struct coord_config *cfg, const struct var *v, const ch
 	else if (IS("IDEMPOTENCY_TTL_SECONDS")) cfg->idempotency_ttl_seconds = i;
 	else if (IS("COORD_THREADS")) cfg->threads = i;
 	else if (IS("COORD_PATH_PREFIX")) cfg->path_prefix = s;
-	else free((void *)s); /* lists are stored by their parsers */
+	else free((void *)s);
 #undef IS
 	return NULL;
 }

@@ -173,7 +173,7 @@ json_object *coord_health_detailed(const struct coord_config *cfg, struct coord_
 	bool keystore_bad = false;
 	json_object *checks = json_object_new_object();
 
-	snprintf(keystore_id, sizeof(keystore_id), "%s-keystore", cfg->network);
+	coord_keystore_worker_id(cfg, keystore_id);
 
 	/* database */
 	int64_t t0 = coord_monotonic_ms();

@@ -215,6 +215,41 @@ const struct coord_query_param *coord_req_query_get(struct coord_req *r, const c
 	return r->query_parsed ? coord_query_get(&r->query_params, name) : NULL;
 }
 
+/* A query integer: absent keeps *out; anything but digits (or too large) is refused. */
+static bool query_int(struct coord_req *r, const char *name, int64_t *out, bool *too_big)
+{
+	const struct coord_query_param *q = coord_req_query_get(r, name);
+	*too_big = false;
+	if (!q)
+		return true;
+	enum coord_err e = coord_parse_i64(q->value, q->value_len, INT64_MIN, INT64_MAX, out);
+	if (e == COORD_ERR_RANGE && q->value[0] != '-') {
+		*too_big = true;
+		*out = INT64_MAX;
+		return true;
+	}
+	return e == COORD_OK;
+}
+
+bool coord_req_limit_offset(struct coord_req *r, int64_t default_limit, int64_t max_limit,
+			    int64_t *limit, int64_t *offset)
+{
+	bool big;
+	*limit = default_limit;
+	*offset = 0;
+	if (!query_int(r, "limit", limit, &big) || *limit < 1) {
+		coord_reply_error(r, 400, "invalid_parameter", "limit must be a positive integer");
+		return false;
+	}
+	if (*limit > max_limit)
+		*limit = max_limit;
+	if (!query_int(r, "offset", offset, &big) || big || *offset < 0) {
+		coord_reply_error(r, 400, "invalid_parameter", "offset must be a non-negative integer");
+		return false;
+	}
+	return true;
+}
+
 static bool is_json_media_type(const char *ct)
 {
 	if (!ct)

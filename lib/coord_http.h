@@ -83,6 +83,13 @@ const char *coord_req_getparam(struct coord_req *r, const char *name);
 bool coord_req_query(struct coord_req *r);
 /* The last value of a query parameter (after coord_req_query), or NULL. */
 const struct coord_query_param *coord_req_query_get(struct coord_req *r, const char *name);
+/*
+ * limit and offset of a list route (SPEC §3.0), after coord_req_query:
+ * limit above max is max; limit < 1, a negative offset or a non-integer
+ * is 400 invalid_parameter. False after replying.
+ */
+bool coord_req_limit_offset(struct coord_req *r, int64_t default_limit, int64_t max_limit,
+			    int64_t *limit, int64_t *offset);
 /* Content type, JSON syntax and shape (SPEC §1.3); false after replying. */
 bool coord_req_json(struct coord_req *r, const struct coord_field *fields, size_t n,
 		    struct coord_value *values);

@@ -43,19 +43,58 @@ static void ws(struct scan *sc)
 	}
 }
 
-/* Appends a raw JSON key to buf, decoding simple escapes for display. */
+static unsigned hex4(const char *h)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = h[i];
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* Appends a raw (already validated) JSON member name to buf, decoded. */
 static void add_key(char *buf, size_t size, size_t *o, const char *k, size_t klen)
 {
-	for (size_t i = 0; i < klen && *o + 1 < size; i++) {
+	for (size_t i = 0; i < klen && *o + 4 < size; i++) {
 		char c = k[i];
-		if (c == '\\' && i + 1 < klen) {
-			c = k[++i];
-			if (c == 'u' && i + 4 < klen) {
-				i += 4;
-				c = '?';
+		if (c != '\\') {
+			buf[(*o)++] = c;
+			continue;
+		}
+		c = k[++i];
+		if (c != 'u') {
+			static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+			const char *f = strchr(from, c);
+			buf[(*o)++] = f ? to[f - from] : c;
+			continue;
+		}
+		unsigned cp = hex4(k + i + 1);
+		i += 4;
+		if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 < klen && k[i + 1] == '\\' && k[i + 2] == 'u') {
+			unsigned lo = hex4(k + i + 3);
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				i += 6;
 			}
 		}
-		buf[(*o)++] = c;
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			cp = 0xFFFD; /* a lone surrogate */
+		if (cp < 0x80) {
+			buf[(*o)++] = (char)cp;
+		} else if (cp < 0x800) {
+			buf[(*o)++] = (char)(0xC0 | (cp >> 6));
+			buf[(*o)++] = (char)(0x80 | (cp & 0x3F));
+		} else if (cp < 0x10000) {
+			buf[(*o)++] = (char)(0xE0 | (cp >> 12));
+			buf[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			buf[(*o)++] = (char)(0x80 | (cp & 0x3F));
+		} else {
+			buf[(*o)++] = (char)(0xF0 | (cp >> 18));
+			buf[(*o)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+			buf[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			buf[(*o)++] = (char)(0x80 | (cp & 0x3F));
+		}
 	}
 	buf[*o] = '\0';
 }
@@ -89,7 +128,7 @@ static void record_shape(struct scan *sc, const char *reason, const char *messag
 static void scan_value(struct scan *sc);
 
 /* Scans a string; start and slen receive the raw contents between quotes. */
-static void scan_string(struct scan *sc, const char **start, size_t *slen, bool is_value)
+static void scan_string(struct scan *sc, const char **start, size_t *slen)
 {
 	sc->pos++; /* opening quote */
 	size_t begin = sc->pos;
@@ -126,10 +165,8 @@ static void scan_string(struct scan *sc, const char **start, size_t *slen, bool 
 						return;
 					}
 				}
-				if (memcmp(sc->s + sc->pos + 2, "0000", 4) == 0 && is_value)
+				if (memcmp(sc->s + sc->pos + 2, "0000", 4) == 0)
 					record_shape(sc, "format", "String contains U+0000");
-				else if (memcmp(sc->s + sc->pos + 2, "0000", 4) == 0)
-					fail(sc, "U+0000 in a member name");
 				sc->pos += 6;
 				continue;
 			}
@@ -235,7 +272,7 @@ static void scan_container(struct scan *sc, bool is_array)
 				fail(sc, "Expected a member name");
 				return;
 			}
-			scan_string(sc, &f->key, &f->key_len, false);
+			scan_string(sc, &f->key, &f->key_len);
 			if (sc->bad)
 				return;
 			ws(sc);
@@ -279,7 +316,7 @@ static void scan_value(struct scan *sc)
 	if (c == '{' || c == '[')
 		scan_container(sc, c == '[');
 	else if (c == '"')
-		scan_string(sc, NULL, NULL, true);
+		scan_string(sc, NULL, NULL);
 	else if (c == '-' || is_digit(c))
 		scan_number(sc);
 	else if (!literal(sc, "true") && !literal(sc, "false") && !literal(sc, "null"))

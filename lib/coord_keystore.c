@@ -5,6 +5,11 @@
 #include "coord_keystore.h"
 #include "banned.h"
 
+void coord_keystore_worker_id(const struct coord_config *cfg, char out[static 96])
+{
+	snprintf(out, 96, "%s-keystore", cfg->network);
+}
+
 enum coord_err coord_keystore_health(const struct coord_config *cfg, char *err, size_t errlen)
 {
 	struct coord_httpc_response resp;

@@ -14,8 +14,9 @@
 #include "coord_mem.h"
 
 /*
- * Strict decimal integer: optional '-' (only when min < 0), then 1..19
- * digits; no '+', no spaces, no empty string, no trailing bytes.
+ * Strict decimal integer: optional '-' (only when min < 0), then one or
+ * more digits (leading zeros allowed, the value decides the range); no
+ * '+', no spaces, no empty string, no trailing bytes.
  * COORD_ERR_INVALID on bad syntax, COORD_ERR_RANGE outside [min, max].
  */
 enum coord_err coord_parse_i64(const char *s, size_t len, int64_t min, int64_t max,

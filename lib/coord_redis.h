@@ -23,7 +23,7 @@ void coord_redis_free(struct coord_redis *r);
  * is then dropped. timeout_ms bounds the whole round trip (use more than
  * the block time of a blocking command).
  */
-redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* (no printf format attribute: hiredis adds %b, binary-safe pointer + length) */
+redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const char *fmt, ...);
 
 #endif

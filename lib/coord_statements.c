@@ -14,5 +14,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(executions),
 	TABLE(jobs),
 	TABLE(tee),
+	TABLE(logs),
+	TABLE(stats),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
