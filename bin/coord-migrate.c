@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "coord_cli.h"
+#include "coord_maint.h"
 #include "coord_migrate.h"
 #include "banned.h"
 
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
 	struct coord_db *db = coord_db_new(cfg.database_url, false);
 	if (coord_db_ready(db) != COORD_OK)
 		coord_cli_die(&cli, EX_UNAVAILABLE, "cannot reach the database");
-	enum coord_err e = coord_migrate_lock(db, 60);
+	enum coord_err e = coord_maint_lock_wait(db, COORD_LOCK_MIGRATE, 60);
 	if (e == COORD_ERR_CONFLICT)
 		coord_cli_die(&cli, EX_TEMPFAIL, "another coord-migrate holds the lock; try later");
 	if (e != COORD_OK)

@@ -1,7 +1,10 @@
 /* public.fcgi: health, statistics, pricing; no authentication (SPEC §3.4). */
+#include <string.h>
+
 #include "coord_health.h"
 #include "coord_http.h"
 #include "coord_pricing.h"
+#include "coord_stats.h"
 #include "banned.h"
 
 static void health(struct coord_req *r)
@@ -35,9 +38,68 @@ static void pricing(struct coord_req *r)
 	coord_reply_json(r, 200, config);
 }
 
+/* Replies with a view, or with the database error that prevented it. */
+static void reply_view(struct coord_req *r, enum coord_err e, json_object *view)
+{
+	if (e != COORD_OK)
+		coord_reply_backend_error(r, e);
+	else
+		coord_reply_json(r, 200, view);
+}
+
+static void stats(struct coord_req *r)
+{
+	json_object *view = NULL;
+	if (coord_req_db(r))
+		reply_view(r, coord_stats_summary(r->db, r->cfg, &view), view);
+}
+
+static void workers(struct coord_req *r)
+{
+	json_object *view = NULL;
+	if (coord_req_db(r))
+		reply_view(r, coord_stats_workers(r->db, r->cfg, &view), view);
+}
+
+static void jobs(struct coord_req *r)
+{
+	int64_t limit, offset;
+	enum coord_jobs_source source = COORD_SOURCE_ALL;
+	json_object *view = NULL;
+
+	if (!coord_req_query(r) || !coord_req_limit_offset(r, 50, 100, &limit, &offset))
+		return;
+	const struct coord_query_param *src = coord_req_query_get(r, "source");
+	if (src) {
+		if (strcmp(src->value, "near") == 0)
+			source = COORD_SOURCE_NEAR;
+		else if (strcmp(src->value, "https") == 0)
+			source = COORD_SOURCE_HTTPS;
+		else if (strcmp(src->value, "all") != 0) {
+			coord_reply_error(r, 400, "invalid_parameter", "source must be near, https or all");
+			return;
+		}
+	}
+	const struct coord_query_param *user = coord_req_query_get(r, "user_account_id");
+	if (coord_req_db(r))
+		reply_view(r, coord_stats_jobs(r->db, limit, offset, user ? user->value : NULL, source,
+					       &view), view);
+}
+
+static void popular_repos(struct coord_req *r)
+{
+	json_object *view = NULL;
+	if (coord_req_db(r))
+		reply_view(r, coord_stats_popular_repos(r->db, &view), view);
+}
+
 static const struct coord_route routes[] = {
 	{ "GET", "/health", health, 0 },
 	{ "GET", "/health/detailed", health_detailed, 0 },
+	{ "GET", "/public/stats", stats, 0 },
+	{ "GET", "/public/workers", workers, 0 },
+	{ "GET", "/public/jobs", jobs, 0 },
+	{ "GET", "/public/repos/popular", popular_repos, 0 },
 	{ "GET", "/public/pricing", pricing, 0 },
 };
 

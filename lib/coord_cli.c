@@ -83,8 +83,10 @@ struct coord_db *coord_cli_db(const struct coord_cli *cli, const struct coord_co
 	enum coord_err e = coord_db_ready(db);
 	if (e == COORD_ERR_SCHEMA)
 		coord_cli_die(cli, EX_UNAVAILABLE, "database schema outdated: run coord-migrate");
-	if (e != COORD_OK)
+	if (e == COORD_ERR_UNAVAILABLE)
 		coord_cli_die(cli, EX_UNAVAILABLE, "cannot reach the database");
+	if (e != COORD_OK)
+		coord_cli_die(cli, EX_SOFTWARE, "cannot prepare the statements (run with -v for details)");
 	return db;
 }
 

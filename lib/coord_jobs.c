@@ -109,6 +109,9 @@ enum {
 	J_EXECUTE_JOB_EXISTS,
 	J_RESULT,
 	J_EARNINGS,
+	J_REAP_LOCK,
+	J_REAP_PENDING,
+	J_REAP_REQUEUE_ITEM,
 };
 
 #define LEASE_CLEARED "lease_id = NULL, leased_to = NULL, leased_at = NULL, lease_expires_at = NULL"
@@ -160,7 +163,8 @@ const struct coord_stmt coord_jobs_stmts[] = {
 	[J_CALL_STARTED] = { "jobs_call_started",
 		"UPDATE https_calls SET started_at = now() WHERE call_id = $1 AND started_at IS NULL" },
 	[J_LOCK] = { "jobs_lock",
-		"SELECT request_id, data_id, job_type, status FROM jobs WHERE job_id = $1 FOR UPDATE" },
+		"SELECT request_id, data_id, job_type, status, coalesce(lease_expires_at < now(), false) "
+		"FROM jobs WHERE job_id = $1 FOR UPDATE" },
 	[J_FINISH] = { "jobs_finish",
 		"UPDATE jobs SET status = $2, wasm_checksum = coalesce($3, wasm_checksum), "
 		"compile_cost_yocto = coalesce($4::numeric, compile_cost_yocto), "
@@ -173,7 +177,7 @@ const struct coord_stmt coord_jobs_stmts[] = {
 		"WHERE job_id = $1 RETURNING compile_cost_yocto, coalesce(worker_id, ''), "
 		"user_account_id, near_payment_yocto, github_repo, github_commit, transaction_hash" },
 	[J_ITEMS_COMPLETED] = { "jobs_items_completed",
-		"UPDATE queue_items SET state = 'done', close_reason = 'completed', closed_at = now(), "
+		"UPDATE queue_items SET state = $2, close_reason = $3, closed_at = now(), "
 		"updated_at = now() WHERE job_id = $1 AND state = 'claimed'" },
 	[J_ITEMS_SUPERSEDED] = { "jobs_items_superseded",
 		"UPDATE queue_items SET state = 'done', close_reason = 'superseded', closed_at = now(), "
@@ -211,6 +215,19 @@ const struct coord_stmt coord_jobs_stmts[] = {
 		"'blockchain', $4, $5, $6 FROM (SELECT $2::numeric AS a, "
 		"least(coalesce($3::numeric, 0), $2::numeric) AS r) x "
 		"ON CONFLICT (request_id) WHERE source = 'blockchain' DO NOTHING" },
+	[J_REAP_LOCK] = { "jobs_reap_lock",
+		"SELECT j.job_type, j.attempts, j.request_id, j.data_id, coalesce(er.is_https_call, false), "
+		"coalesce(c.status, '') FROM jobs j "
+		"LEFT JOIN execution_requests er ON er.request_id = j.request_id "
+		"LEFT JOIN https_calls c ON c.call_id = er.call_id "
+		"WHERE j.job_id = $1 AND j.status = 'in_progress' AND j.lease_expires_at < now() "
+		"FOR UPDATE OF j SKIP LOCKED" },
+	[J_REAP_PENDING] = { "jobs_reap_pending",
+		"UPDATE jobs SET status = 'pending', lease_id = NULL, lease_expires_at = NULL, "
+		"updated_at = now() WHERE job_id = $1 AND status = 'in_progress' AND lease_expires_at < now()" },
+	[J_REAP_REQUEUE_ITEM] = { "jobs_reap_requeue_item",
+		"UPDATE queue_items SET state = 'queued', queue = $2, pushed_at = now(), updated_at = now() "
+		"WHERE job_id = $1 AND state = 'claimed' RETURNING item_id" },
 };
 const size_t coord_jobs_nstmts = sizeof(coord_jobs_stmts) / sizeof(coord_jobs_stmts[0]);
 
@@ -535,23 +552,25 @@ static void set_member(json_object *o, const char *key, json_object *value, bool
 		json_object_put(value);
 }
 
-enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redis,
-				   const struct coord_config *cfg, const struct coord_completion *c)
+/*
+ * The body of a completion inside the caller's transaction (SPEC §3.2.4
+ * steps 1-8); the reaper uses it to fail jobs (SPEC §3.1 B.1, A.2).
+ */
+static enum coord_err complete_in_tx(struct coord_db *db, const struct coord_completion *c,
+				     const struct coord_job_failure *how,
+				     struct coord_pushes *pushes)
 {
 	char jid[24], rid[24], time_ms[24], instr[24];
 	char data_id[512] = "", type[16] = "";
-	struct coord_pushes pushes = { 0 };
 	struct coord_arena arena = COORD_ARENA_INIT;
 	PGresult *res = NULL, *job = NULL, *er = NULL;
 	json_object *payload = NULL;
 	int64_t request_id = 0;
+	enum coord_err e;
 
 	I64TXT(jid, c->job_id);
 	I64TXT(time_ms, c->time_ms);
 	I64TXT(instr, c->instructions);
-	enum coord_err e = coord_db_begin(db);
-	if (e != COORD_OK)
-		return e;
 
 	/* 1. the job, locked */
 	const char *pj[] = { jid };
@@ -565,9 +584,12 @@ enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redi
 	snprintf(data_id, sizeof(data_id), "%s", PQgetvalue(res, 0, 1));
 	snprintf(type, sizeof(type), "%s", PQgetvalue(res, 0, 2));
 	enum coord_job_status st = status_of(PQgetvalue(res, 0, 3));
+	bool expired = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	PQclear(res);
 	res = NULL;
-	if (st == COORD_JOB_COMPLETED || st == COORD_JOB_FAILED) {
+	if (st == COORD_JOB_COMPLETED || st == COORD_JOB_FAILED ||
+	    (how && how->expired_lease_only && !(st == COORD_JOB_IN_PROGRESS && expired)) ||
+	    (how && how->pending_only && st != COORD_JOB_PENDING)) {
 		e = COORD_ERR_CONFLICT;
 		goto out;
 	}
@@ -581,7 +603,8 @@ enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redi
 		goto out;
 
 	/* 3. close the items */
-	if ((e = run(db, J_ITEMS_COMPLETED, 1, pj, NULL)) != COORD_OK)
+	const char *pc[] = { jid, how ? how->item_state : "done", how ? how->item_reason : "completed" };
+	if ((e = run(db, J_ITEMS_COMPLETED, 3, pc, NULL)) != COORD_OK)
 		goto out;
 	const char *ps[] = { rid, data_id, compile ? "compile" : "execute" };
 	if ((e = run(db, J_ITEMS_SUPERSEDED, 3, ps, NULL)) != COORD_OK)
@@ -644,7 +667,7 @@ enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redi
 			set_member(payload, "force_rebuild", json_object_new_boolean(0), false);
 			int64_t item_id;
 			e = coord_queue_insert(db, COORD_Q_EXECUTE, coord_json_text(payload, NULL), request_id,
-					       data_id, &item_id, &pushes);
+					       data_id, &item_id, pushes);
 			if (e != COORD_OK)
 				goto out;
 		}
@@ -670,15 +693,130 @@ enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redi
 			goto out;
 	}
 
-	/* 9. commit, then the wake-ups */
-	if ((e = coord_db_commit(db)) != COORD_OK)
-		goto out;
-	coord_queue_push(db, redis, cfg, &pushes);
+	e = COORD_OK;
 out:
-	if (e != COORD_OK)
-		coord_db_rollback(db);
 	PQclear(res);
 	PQclear(job);
+	PQclear(er);
+	json_object_put(payload);
+	coord_arena_release(&arena);
+	return e;
+}
+
+enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redis,
+				   const struct coord_config *cfg, const struct coord_completion *c)
+{
+	struct coord_pushes pushes = { 0 };
+	enum coord_err e = coord_db_begin(db);
+	if (e != COORD_OK)
+		return e;
+	e = complete_in_tx(db, c, NULL, &pushes);
+	if (e == COORD_OK)
+		e = coord_db_commit(db);
+	if (e != COORD_OK) {
+		coord_db_rollback(db);
+		return e;
+	}
+	coord_queue_push(db, redis, cfg, &pushes);
+	return COORD_OK;
+}
+
+enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, int64_t job_id, const char *error,
+				     const struct coord_job_failure *how, struct coord_pushes *pushes)
+{
+	struct coord_completion c;
+	memset(&c, 0, sizeof(c));
+	c.job_id = job_id;
+	c.success = false;
+	c.time_ms = 0;
+	c.error = error;
+	c.error_category = "failed";
+	return complete_in_tx(db, &c, how, pushes);
+}
+
+static void push_front(struct coord_pushes *pushes, enum coord_queue q, int64_t item_id)
+{
+	if (pushes->n < (int)(sizeof(pushes->ids) / sizeof(pushes->ids[0]))) {
+		pushes->ids[pushes->n].q = q;
+		pushes->ids[pushes->n].item_id = item_id;
+		pushes->ids[pushes->n].front = true;
+		pushes->n++;
+	}
+}
+
+enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, int64_t job_id, int64_t max_attempts,
+				     struct coord_pushes *pushes, const char **outcome)
+{
+	static const struct coord_job_failure call_finished = { true, false, "done", "call_finished" };
+	static const struct coord_job_failure exhausted = { true, false, "dead", "max_attempts" };
+	char jid[24], rid[24], error[96];
+	PGresult *res = NULL, *er = NULL;
+	struct coord_arena arena = COORD_ARENA_INIT;
+	json_object *payload = NULL;
+
+	*outcome = NULL;
+	I64TXT(jid, job_id);
+	const char *pj[] = { jid };
+	enum coord_err e = run(db, J_REAP_LOCK, 1, pj, &res);
+	if (e != COORD_OK)
+		return e;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return COORD_ERR_CONFLICT; /* claimed, completed or locked meanwhile */
+	}
+	bool compile = strcmp(PQgetvalue(res, 0, 0), "compile") == 0;
+	int64_t attempts = i64(res, 0, 1), request_id = i64(res, 0, 2);
+	char data_id[512];
+	snprintf(data_id, sizeof(data_id), "%s", PQgetvalue(res, 0, 3));
+	bool https = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	bool call_over = https && strcmp(PQgetvalue(res, 0, 5), "pending") != 0;
+	PQclear(res);
+	res = NULL;
+
+	if (call_over) { /* B.0 */
+		*outcome = "failed (call already finished)";
+		e = coord_jobs_fail_in_tx(db, job_id, "lease expired; call already finished",
+					  &call_finished, pushes);
+		goto out;
+	}
+	if (attempts >= max_attempts) { /* B.1 */
+		snprintf(error, sizeof(error), "lease expired after %lld attempts", (long long)attempts);
+		*outcome = "failed (attempts exhausted)";
+		e = coord_jobs_fail_in_tx(db, job_id, error, &exhausted, pushes);
+		goto out;
+	}
+	/* B.2: back to pending, its item back to the queue of its type */
+	enum coord_queue q = compile ? COORD_Q_COMPILE : COORD_Q_EXECUTE;
+	if ((e = run(db, J_REAP_PENDING, 1, pj, NULL)) != COORD_OK)
+		goto out;
+	const char *pq[] = { jid, coord_queue_name(q) };
+	if ((e = run(db, J_REAP_REQUEUE_ITEM, 2, pq, &res)) != COORD_OK)
+		goto out;
+	*outcome = "requeued";
+	for (int i = 0; i < PQntuples(res); i++)
+		push_front(pushes, q, i64(res, i, 0));
+	if (PQntuples(res) > 0)
+		goto out;
+	/* no item: rebuild one from the stored request */
+	const char *pr[] = { I64TXT(rid, request_id) };
+	if ((e = run(db, J_REQUEST_ROW, 1, pr, &er)) != COORD_OK)
+		goto out;
+	if (PQntuples(er) == 1 && strcmp(PQgetvalue(er, 0, 1), "f") == 0)
+		payload = rebuild_payload(er, &arena, request_id);
+	if (!payload) {
+		*outcome = "failed (request unknown)";
+		static const struct coord_job_failure unknown = { false, true, "dead", "max_attempts" };
+		e = coord_jobs_fail_in_tx(db, job_id, "lease expired; request unknown", &unknown, pushes);
+		goto out;
+	}
+	struct coord_pushes inserted = { 0 };
+	int64_t item_id;
+	e = coord_queue_insert(db, q, coord_json_text(payload, NULL), request_id, data_id, &item_id,
+			       &inserted);
+	if (e == COORD_OK)
+		push_front(pushes, q, item_id);
+out:
+	PQclear(res);
 	PQclear(er);
 	json_object_put(payload);
 	coord_arena_release(&arena);

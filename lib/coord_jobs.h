@@ -14,6 +14,7 @@
 #include "coord_db.h"
 #include "coord_err.h"
 #include "coord_executions.h"
+#include "coord_queue.h"
 #include "coord_redis.h"
 
 /* ---- the claim decision table, a pure function ---- */
@@ -100,5 +101,32 @@ struct coord_completion {
 enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redis,
 				   const struct coord_config *cfg,
 				   const struct coord_completion *c);
+
+/* How the reaper fails a job (SPEC §3.1 A.2, B.0, B.1). */
+struct coord_job_failure {
+	bool expired_lease_only; /* only an in_progress job whose lease has passed */
+	bool pending_only;       /* only a pending job */
+	const char *item_state;  /* its claimed items become item_state/item_reason */
+	const char *item_reason;
+};
+
+/*
+ * Inside the caller's transaction: fails the job exactly as a completion
+ * with success=false, error_category=failed, time_ms=0 would, the items
+ * closed as how says; ids to push after the commit are added to pushes.
+ * COORD_ERR_CONFLICT when the job is not in the state how requires.
+ */
+enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, int64_t job_id, const char *error,
+				     const struct coord_job_failure *how, struct coord_pushes *pushes);
+
+/*
+ * Inside the caller's transaction: the reaper's step B for one job whose
+ * lease has passed (SPEC §3.1): fail it (B.0, B.1) or put it back to
+ * pending with its item queued again (B.2). *outcome names what happened.
+ * COORD_ERR_CONFLICT when the job no longer qualifies (a claim or a
+ * completion committed first).
+ */
+enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, int64_t job_id, int64_t max_attempts,
+				     struct coord_pushes *pushes, const char **outcome);
 
 #endif

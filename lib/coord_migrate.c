@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "coord_buf.h"
 #include "coord_crypto.h"
@@ -12,10 +11,9 @@
 #include "banned.h"
 
 /* Run unprepared: this program is the one that creates the schema. */
-enum { MIG_TRY_LOCK, MIG_CREATE_TABLE, MIG_APPLIED, MIG_RECORD };
+enum { MIG_CREATE_TABLE, MIG_APPLIED, MIG_RECORD };
 
 static const struct coord_stmt stmts[] = {
-	[MIG_TRY_LOCK] = { "migrate_try_lock", "SELECT pg_try_advisory_lock(" COORD_MIGRATE_LOCK_ID ")" },
 	[MIG_CREATE_TABLE] = { "migrate_create_table",
 		"CREATE TABLE IF NOT EXISTS schema_migrations ("
 		" version INTEGER PRIMARY KEY,"
@@ -120,23 +118,6 @@ void coord_migrate_set_free(struct coord_migration_set *set)
 	free(set->m);
 	set->m = NULL;
 	set->n = 0;
-}
-
-enum coord_err coord_migrate_lock(struct coord_db *db, int wait_seconds)
-{
-	for (int tries = 0; tries <= wait_seconds * 4; tries++) {
-		PGresult *res;
-		enum coord_err e = coord_db_exec(db, &stmts[MIG_TRY_LOCK], 0, NULL, &res);
-		if (e != COORD_OK)
-			return e;
-		bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		PQclear(res);
-		if (got)
-			return COORD_OK;
-		struct timespec ts = { 0, 250 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	return COORD_ERR_CONFLICT;
 }
 
 enum coord_err coord_migrate_status(struct coord_db *db, struct coord_migration_set *set,

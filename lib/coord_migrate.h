@@ -8,8 +8,6 @@
 #include "coord_db.h"
 #include "coord_err.h"
 
-#define COORD_MIGRATE_LOCK_ID "7364001"
-
 struct coord_migration {
 	int version;
 	char *file; /* "001_workers.sql" */
@@ -32,8 +30,6 @@ enum coord_err coord_migrate_scan(const char *dir, struct coord_migration_set *s
 				  size_t errlen);
 void coord_migrate_set_free(struct coord_migration_set *set);
 
-/* Waits up to wait_seconds for the advisory lock; COORD_ERR_CONFLICT on timeout. */
-enum coord_err coord_migrate_lock(struct coord_db *db, int wait_seconds);
 /*
  * Creates schema_migrations if missing and marks the applied files.
  * COORD_ERR_INVALID (err filled) when an applied file's checksum changed.

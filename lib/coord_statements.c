@@ -16,5 +16,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(tee),
 	TABLE(logs),
 	TABLE(stats),
+	TABLE(maint),
+	TABLE(reaper),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);

@@ -1,0 +1,60 @@
+/* coord-reap: the reaper of expired leases and old queue items (SPEC §3.1, §6.2). */
+#include <stdio.h>
+
+#include "coord_cli.h"
+#include "coord_maint.h"
+#include "coord_reaper.h"
+#include "banned.h"
+
+static const char usage[] =
+	"Usage: coord-reap [-n] [-q] [-v] [-d URL] [-c FILE]\n"
+	"Requeues or gives up items and jobs whose leases have passed, and deletes closed\n"
+	"queue items older than 7 days.\n"
+	"  -n, --dry-run        report what would change, change nothing\n"
+	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"
+	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"
+	"  -q, --quiet          print nothing on success (the default)\n"
+	"  -v, --verbose        print one summary line\n"
+	"  -h, --help, -V, --version\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		COORD_CLI_LONG,
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct coord_cli cli;
+	struct coord_config cfg;
+	struct coord_reap_counts n;
+	bool got;
+	int opt;
+
+	coord_cli_init(&cli, argv[0], usage);
+	while ((opt = getopt_long(argc, argv, COORD_CLI_SHORT "n", options, NULL)) != -1) {
+		if (!coord_cli_common(&cli, opt, optarg) && opt == 'n')
+			cli.dry_run = true;
+	}
+	if (optind < argc)
+		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+	coord_cli_config(&cli, &cfg);
+	struct coord_db *db = coord_cli_db(&cli, &cfg);
+	enum coord_err e = coord_maint_try_lock(db, COORD_LOCK_REAP, &got);
+	if (e != COORD_OK)
+		coord_cli_die(&cli, coord_cli_db_exit_code(e), "cannot take the reaper lock");
+	if (!got)
+		return 0; /* another run holds it */
+	struct coord_redis *redis = coord_redis_new(&cfg.redis);
+	e = coord_reap(db, redis, &cfg, cli.dry_run, cli.dry_run ? stdout : NULL, &n);
+	if (e != COORD_OK)
+		coord_cli_die(&cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
+			      "stopped: database error");
+	if (cli.verbose)
+		fprintf(stderr, "%s: items requeued %ld, closed %ld, dead %ld; jobs requeued %ld, "
+				"failed %ld; old items deleted %ld\n", cli.program, n.items_requeued,
+			n.items_closed, n.items_dead, n.jobs_requeued, n.jobs_failed, n.items_deleted);
+	coord_redis_free(redis);
+	coord_db_free(db);
+	coord_config_release(&cfg);
+	return 0;
+}

@@ -1,0 +1,87 @@
+/* coord-requeue: rebuilds the Redis queue lists from queue_items (SPEC §6.2). */
+#include <stdio.h>
+#include <string.h>
+
+#include "coord_cli.h"
+#include "coord_maint.h"
+#include "coord_reaper.h"
+#include "banned.h"
+
+static const char usage[] =
+	"Usage: coord-requeue [--queue compile|execute|system_callbacks|all] [--reset] [-n]\n"
+	"                     [-q] [-v] [-d URL] [-c FILE]\n"
+	"Pushes the ids of queued items that are missing from the Redis lists.\n"
+	"  --queue Q            one queue, or all (the default)\n"
+	"  --reset              replace each list with the ids of its queued items\n"
+	"  -n, --dry-run        print what would be pushed, change nothing\n"
+	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"
+	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"
+	"  -q, --quiet          print nothing on success (the default)\n"
+	"  -v, --verbose        print one summary line\n"
+	"  -h, --help, -V, --version\n";
+
+int main(int argc, char **argv)
+{
+	enum { OPT_QUEUE = 256, OPT_RESET };
+	static const struct option options[] = {
+		COORD_CLI_LONG,
+		{ "queue", required_argument, NULL, OPT_QUEUE },
+		{ "reset", no_argument, NULL, OPT_RESET },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const enum coord_queue all[] = { COORD_Q_COMPILE, COORD_Q_EXECUTE, COORD_Q_SYSTEM };
+	struct coord_cli cli;
+	struct coord_config cfg;
+	const char *which = "all";
+	bool reset = false, got;
+	int opt;
+
+	coord_cli_init(&cli, argv[0], usage);
+	while ((opt = getopt_long(argc, argv, COORD_CLI_SHORT "n", options, NULL)) != -1) {
+		if (coord_cli_common(&cli, opt, optarg))
+			continue;
+		if (opt == OPT_QUEUE)
+			which = optarg;
+		else if (opt == OPT_RESET)
+			reset = true;
+		else if (opt == 'n')
+			cli.dry_run = true;
+	}
+	if (optind < argc)
+		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+	int first = 0, last = 2;
+	if (strcmp(which, "all") != 0) {
+		for (first = 0; first < 3 && strcmp(coord_queue_name(all[first]), which) != 0; first++)
+			;
+		if (first == 3)
+			coord_cli_die(&cli, EX_DATAERR, "--queue must be compile, execute, "
+							"system_callbacks or all");
+		last = first;
+	}
+	coord_cli_config(&cli, &cfg);
+	struct coord_db *db = coord_cli_db(&cli, &cfg);
+	enum coord_err e = coord_maint_try_lock(db, COORD_LOCK_REQUEUE, &got);
+	if (e != COORD_OK)
+		coord_cli_die(&cli, coord_cli_db_exit_code(e), "cannot take the requeue lock");
+	if (!got)
+		return 0;
+	struct coord_redis *redis = coord_redis_new(&cfg.redis);
+	for (int i = first; i <= last; i++) {
+		long pushed;
+		e = coord_requeue(db, redis, &cfg, all[i], reset, cli.dry_run,
+				  cli.dry_run ? stdout : NULL, &pushed);
+		if (e == COORD_ERR_UNAVAILABLE)
+			coord_cli_die(&cli, EX_UNAVAILABLE, "Redis or PostgreSQL cannot be reached");
+		if (e != COORD_OK)
+			coord_cli_die(&cli, coord_cli_db_exit_code(e), "stopped: error on %s",
+				      coord_queue_name(all[i]));
+		if (cli.verbose)
+			fprintf(stderr, "%s: %s: %ld id(s) pushed\n", cli.program,
+				coord_queue_name(all[i]), pushed);
+	}
+	coord_redis_free(redis);
+	coord_db_free(db);
+	coord_config_release(&cfg);
+	return 0;
+}

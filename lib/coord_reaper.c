@@ -1,0 +1,312 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord_int.h"
+#include "coord_jobs.h"
+#include "coord_log.h"
+#include "coord_reaper.h"
+#include "banned.h"
+
+#define BATCH "500"
+
+enum {
+	REAP_EXPIRED_ITEMS,
+	REAP_ITEM_LOCK,
+	REAP_ITEM_CLOSE,
+	REAP_ITEM_REQUEUE,
+	REAP_EXPIRED_JOBS,
+	REAP_RETENTION,
+	REQUEUE_QUEUED,
+	REQUEUE_PUSHED,
+};
+
+#define STILL_EXPIRED "state = 'leased' AND lease_expires_at < now()"
+#define LEASE_CLEARED "lease_id = NULL, leased_to = NULL, leased_at = NULL, lease_expires_at = NULL"
+
+const struct coord_stmt coord_reaper_stmts[] = {
+	[REAP_EXPIRED_ITEMS] = { "reap_expired_items",
+		"SELECT item_id FROM queue_items WHERE " STILL_EXPIRED " AND item_id > $1 "
+		"ORDER BY item_id LIMIT " BATCH },
+	/* the item, the state of its call, and the job of its queue's type */
+	[REAP_ITEM_LOCK] = { "reap_item_lock",
+		"SELECT q.queue, q.call_id IS NOT NULL, coalesce(c.status, ''), q.attempts, "
+		"j.job_id, j.status FROM queue_items q "
+		"LEFT JOIN https_calls c ON c.call_id = q.call_id "
+		"LEFT JOIN jobs j ON j.request_id = q.request_id AND j.data_id = q.data_id "
+		"  AND j.job_type = CASE q.queue WHEN 'compile' THEN 'compile' ELSE 'execute' END "
+		"WHERE q.item_id = $1 AND q.state = 'leased' AND q.lease_expires_at < now() "
+		"FOR UPDATE OF q SKIP LOCKED" },
+	[REAP_ITEM_CLOSE] = { "reap_item_close",
+		"UPDATE queue_items SET state = $2, close_reason = $3, closed_at = now(), "
+		LEASE_CLEARED ", updated_at = now() WHERE item_id = $1 AND " STILL_EXPIRED },
+	[REAP_ITEM_REQUEUE] = { "reap_item_requeue",
+		"UPDATE queue_items SET state = 'queued', " LEASE_CLEARED ", pushed_at = now(), "
+		"updated_at = now() WHERE item_id = $1 AND " STILL_EXPIRED },
+	[REAP_EXPIRED_JOBS] = { "reap_expired_jobs",
+		"SELECT job_id FROM jobs WHERE status = 'in_progress' AND lease_expires_at < now() "
+		"AND job_id > $1 ORDER BY job_id LIMIT " BATCH },
+	[REAP_RETENTION] = { "reap_retention",
+		"DELETE FROM queue_items WHERE item_id IN (SELECT item_id FROM queue_items "
+		"WHERE state IN ('done', 'dead') AND closed_at < now() - interval '7 days' LIMIT " BATCH ")" },
+	[REQUEUE_QUEUED] = { "requeue_queued",
+		"SELECT item_id FROM queue_items WHERE queue = $1 AND state = 'queued' "
+		"ORDER BY item_id DESC" },
+	[REQUEUE_PUSHED] = { "requeue_pushed",
+		"UPDATE queue_items SET pushed_at = now() WHERE item_id = ANY($1::bigint[]) "
+		"AND state = 'queued'" },
+};
+const size_t coord_reaper_nstmts = sizeof(coord_reaper_stmts) / sizeof(coord_reaper_stmts[0]);
+
+static enum coord_err run(struct coord_db *db, int which, int n, const char *const *p,
+			  PGresult **out)
+{
+	PGresult *res;
+	enum coord_err e = coord_db_exec(db, &coord_reaper_stmts[which], n, p, &res);
+	if (e != COORD_OK)
+		return e;
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return COORD_OK;
+}
+
+/* Ends one row's transaction: commit and push, or roll back (dry run). */
+static enum coord_err finish(struct coord_db *db, struct coord_redis *redis,
+			     const struct coord_config *cfg, bool dry_run,
+			     const struct coord_pushes *pushes)
+{
+	if (dry_run) {
+		coord_db_rollback(db);
+		return COORD_OK;
+	}
+	enum coord_err e = coord_db_commit(db);
+	if (e == COORD_OK)
+		coord_queue_push(db, redis, cfg, pushes);
+	return e;
+}
+
+static void say(FILE *report, const char *what, const char *id, const char *outcome)
+{
+	if (report)
+		fprintf(report, "%s %s: %s\n", what, id, outcome);
+}
+
+/* A: one item whose poll lease has passed. */
+static enum coord_err reap_item(struct coord_db *db, struct coord_redis *redis,
+				const struct coord_config *cfg, const char *item, bool dry_run,
+				FILE *report, struct coord_reap_counts *n)
+{
+	static const struct coord_job_failure unclaimed = { false, true, "dead", "max_attempts" };
+	struct coord_pushes pushes = { 0 };
+	PGresult *res = NULL;
+	enum coord_err e = coord_db_begin(db);
+	if (e != COORD_OK)
+		return e;
+	const char *p[] = { item };
+	if ((e = run(db, REAP_ITEM_LOCK, 1, p, &res)) != COORD_OK)
+		goto out;
+	if (PQntuples(res) == 0) { /* claimed, completed or locked meanwhile */
+		coord_db_rollback(db);
+		goto out;
+	}
+	enum coord_queue q = strcmp(PQgetvalue(res, 0, 0), "compile") == 0 ? COORD_Q_COMPILE
+									     : COORD_Q_EXECUTE;
+	bool has_call = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	bool call_over = has_call && strcmp(PQgetvalue(res, 0, 2), "pending") != 0;
+	long attempts = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	bool has_job = !PQgetisnull(res, 0, 4);
+	int64_t job_id = has_job ? strtoll(PQgetvalue(res, 0, 4), NULL, 10) : 0;
+	bool job_pending = has_job && strcmp(PQgetvalue(res, 0, 5), "pending") == 0;
+
+	if (call_over || (!has_call && has_job && !job_pending)) { /* A.1 */
+		const char *c[] = { item, "done", call_over ? "call_finished" : "superseded" };
+		e = run(db, REAP_ITEM_CLOSE, 3, c, NULL);
+		say(report, "item", item, c[2]);
+		n->items_closed++;
+	} else if (attempts >= cfg->job_max_attempts) { /* A.2 */
+		const char *c[] = { item, "dead", "max_attempts" };
+		e = run(db, REAP_ITEM_CLOSE, 3, c, NULL);
+		if (e == COORD_OK && job_pending) {
+			e = coord_jobs_fail_in_tx(db, job_id, "not claimed: delivery attempts exhausted",
+						  &unclaimed, &pushes);
+			n->jobs_failed++;
+		}
+		if (has_call)
+			coord_log(COORD_LOG_WARN, "reaper: item %s of an HTTPS call exhausted its "
+						  "deliveries; calls are settled by the billing routes", item);
+		say(report, "item", item, "dead (max_attempts)");
+		n->items_dead++;
+	} else { /* A.3 */
+		e = run(db, REAP_ITEM_REQUEUE, 1, p, NULL);
+		pushes.ids[0].q = q;
+		pushes.ids[0].item_id = strtoll(item, NULL, 10);
+		pushes.ids[0].front = true;
+		pushes.n = 1;
+		say(report, "item", item, "requeued");
+		n->items_requeued++;
+	}
+	if (e == COORD_OK)
+		e = finish(db, redis, cfg, dry_run, &pushes);
+out:
+	if (e != COORD_OK)
+		coord_db_rollback(db);
+	PQclear(res);
+	return e;
+}
+
+/* B: one job whose lease has passed. */
+static enum coord_err reap_job(struct coord_db *db, struct coord_redis *redis,
+			       const struct coord_config *cfg, const char *job, bool dry_run,
+			       FILE *report, struct coord_reap_counts *n)
+{
+	struct coord_pushes pushes = { 0 };
+	const char *outcome;
+	enum coord_err e = coord_db_begin(db);
+	if (e != COORD_OK)
+		return e;
+	e = coord_jobs_reap_in_tx(db, strtoll(job, NULL, 10), cfg->job_max_attempts, &pushes,
+				  &outcome);
+	if (e == COORD_ERR_CONFLICT) {
+		coord_db_rollback(db);
+		return COORD_OK;
+	}
+	if (e == COORD_OK) {
+		say(report, "job", job, outcome);
+		if (strcmp(outcome, "requeued") == 0)
+			n->jobs_requeued++;
+		else
+			n->jobs_failed++;
+		e = finish(db, redis, cfg, dry_run, &pushes);
+	}
+	if (e != COORD_OK)
+		coord_db_rollback(db);
+	return e;
+}
+
+/* Walks the candidates of a selection in batches, handling each row. */
+static enum coord_err each_candidate(struct coord_db *db, int select,
+				     enum coord_err (*handle)(struct coord_db *, struct coord_redis *,
+							      const struct coord_config *, const char *,
+							      bool, FILE *, struct coord_reap_counts *),
+				     struct coord_redis *redis, const struct coord_config *cfg,
+				     bool dry_run, FILE *report, struct coord_reap_counts *n)
+{
+	char after[24] = "0";
+	for (;;) {
+		PGresult *res;
+		const char *p[] = { after };
+		enum coord_err e = run(db, select, 1, p, &res);
+		if (e != COORD_OK)
+			return e;
+		int rows = PQntuples(res);
+		for (int i = 0; i < rows && e == COORD_OK; i++)
+			e = handle(db, redis, cfg, PQgetvalue(res, i, 0), dry_run, report, n);
+		if (rows)
+			snprintf(after, sizeof(after), "%s", PQgetvalue(res, rows - 1, 0));
+		PQclear(res);
+		if (e != COORD_OK || rows == 0)
+			return e;
+	}
+}
+
+enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
+			  const struct coord_config *cfg, bool dry_run, FILE *report,
+			  struct coord_reap_counts *n)
+{
+	memset(n, 0, sizeof(*n));
+	enum coord_err e = each_candidate(db, REAP_EXPIRED_ITEMS, reap_item, redis, cfg, dry_run,
+					  report, n);
+	if (e == COORD_OK)
+		e = each_candidate(db, REAP_EXPIRED_JOBS, reap_job, redis, cfg, dry_run, report, n);
+	if (e != COORD_OK || dry_run)
+		return e;
+	for (;;) { /* C */
+		PGresult *res;
+		if ((e = run(db, REAP_RETENTION, 0, NULL, &res)) != COORD_OK)
+			return e;
+		long deleted = strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		n->items_deleted += deleted;
+		if (deleted == 0)
+			return COORD_OK;
+	}
+}
+
+enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
+			     const struct coord_config *cfg, enum coord_queue q, bool reset,
+			     bool dry_run, FILE *report, long *pushed)
+{
+	const char *list = coord_queue_list(cfg, q);
+	PGresult *res = NULL;
+	redisReply *present = NULL, *rep = NULL;
+	struct coord_buf ids = COORD_BUF_INIT;
+	enum coord_err e;
+
+	*pushed = 0;
+	if (!reset) {
+		present = coord_redis_command(redis, 10000, "LRANGE %s 0 -1", list);
+		if (!present)
+			return COORD_ERR_UNAVAILABLE;
+		if (present->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(present);
+			return COORD_ERR_INTERNAL;
+		}
+	}
+	const char *p[] = { coord_queue_name(q) };
+	if ((e = run(db, REQUEUE_QUEUED, 1, p, &res)) != COORD_OK)
+		goto out;
+	if (reset && !dry_run) {
+		rep = coord_redis_command(redis, 10000, "MULTI");
+		if (!rep) {
+			e = COORD_ERR_UNAVAILABLE;
+			goto out;
+		}
+		freeReplyObject(rep);
+		rep = coord_redis_command(redis, 10000, "DEL %s", list);
+		if (rep)
+			freeReplyObject(rep);
+	}
+	coord_buf_addch(&ids, '{');
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *id = PQgetvalue(res, i, 0);
+		bool missing = true;
+		for (size_t k = 0; present && k < present->elements && missing; k++)
+			missing = strcmp(present->element[k]->str ? present->element[k]->str : "", id) != 0;
+		if (!missing)
+			continue;
+		(*pushed)++;
+		if (report)
+			fprintf(report, "push %s %s\n", list, id);
+		if (dry_run)
+			continue;
+		rep = coord_redis_command(redis, 10000, "RPUSH %s %s", list, id);
+		if (!rep) {
+			e = COORD_ERR_UNAVAILABLE;
+			goto out;
+		}
+		freeReplyObject(rep);
+		coord_buf_addf(&ids, "%s%s", ids.len > 1 ? "," : "", id);
+	}
+	coord_buf_addch(&ids, '}');
+	if (reset && !dry_run) {
+		rep = coord_redis_command(redis, 10000, "EXEC");
+		bool ok = rep && rep->type == REDIS_REPLY_ARRAY;
+		if (rep)
+			freeReplyObject(rep);
+		if (!ok) {
+			e = rep ? COORD_ERR_INTERNAL : COORD_ERR_UNAVAILABLE;
+			goto out;
+		}
+	}
+	if (!dry_run && *pushed) {
+		const char *u[] = { ids.ptr };
+		e = run(db, REQUEUE_PUSHED, 1, u, NULL);
+	}
+out:
+	if (present)
+		freeReplyObject(present);
+	PQclear(res);
+	coord_buf_release(&ids);
+	return e;
+}
