@@ -4,6 +4,7 @@
 #include "coord_int.h"
 #include "coord_jobs.h"
 #include "coord_log.h"
+#include "coord_mem.h"
 #include "coord_reaper.h"
 #include "banned.h"
 
@@ -233,6 +234,12 @@ enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
 	}
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
 enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 			     const struct coord_config *cfg, enum coord_queue q, bool reset,
 			     bool dry_run, FILE *report, long *pushed)
@@ -241,6 +248,8 @@ enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 	PGresult *res = NULL;
 	redisReply *present = NULL, *rep = NULL;
 	struct coord_buf ids = COORD_BUF_INIT;
+	int64_t *listed = NULL;
+	size_t nlisted = 0;
 	enum coord_err e;
 
 	*pushed = 0;
@@ -252,6 +261,13 @@ enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 			freeReplyObject(present);
 			return COORD_ERR_INTERNAL;
 		}
+	}
+	if (present) { /* the ids already listed, sorted for lookups */
+		listed = coord_xcalloc(present->elements ? present->elements : 1, sizeof(*listed));
+		for (size_t k = 0; k < present->elements; k++)
+			if (present->element[k]->type == REDIS_REPLY_STRING)
+				listed[nlisted++] = strtoll(present->element[k]->str, NULL, 10);
+		qsort(listed, nlisted, sizeof(*listed), cmp_i64);
 	}
 	const char *p[] = { coord_queue_name(q) };
 	if ((e = run(db, REQUEUE_QUEUED, 1, p, &res)) != COORD_OK)
@@ -270,10 +286,8 @@ enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 	coord_buf_addch(&ids, '{');
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *id = PQgetvalue(res, i, 0);
-		bool missing = true;
-		for (size_t k = 0; present && k < present->elements && missing; k++)
-			missing = strcmp(present->element[k]->str ? present->element[k]->str : "", id) != 0;
-		if (!missing)
+		int64_t v = strtoll(id, NULL, 10);
+		if (listed && bsearch(&v, listed, nlisted, sizeof(*listed), cmp_i64))
 			continue;
 		(*pushed)++;
 		if (report)
@@ -307,6 +321,7 @@ out:
 	if (present)
 		freeReplyObject(present);
 	PQclear(res);
+	free(listed);
 	coord_buf_release(&ids);
 	return e;
 }
