@@ -136,8 +136,6 @@ enum coord_err coord_tokens_revoke_prefix(struct coord_db *db, const char *prefi
 	if (rows > 1)
 		return COORD_ERR_CONFLICT;
 	const char *q[] = { hash };
-	e = coord_db_exec(db, &stmts[AUTH_REVOKE_HASH], 1, q, &res);
-	if (e == COORD_OK)
-		PQclear(res);
+	e = coord_db_exec(db, &stmts[AUTH_REVOKE_HASH], 1, q, NULL);
 	return e;
 }

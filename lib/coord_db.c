@@ -159,7 +159,8 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 {
 	int64_t t0 = coord_monotonic_ms();
 	PGresult *r;
-	*res = NULL;
+	if (res)
+		*res = NULL;
 	db->sqlstate[0] = '\0';
 	if (!db->conn)
 		return COORD_ERR_UNAVAILABLE;
@@ -170,7 +171,10 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 	db->ms += coord_monotonic_ms() - t0;
 	ExecStatusType s = PQresultStatus(r);
 	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
-		*res = r;
+		if (res)
+			*res = r;
+		else
+			PQclear(r);
 		return COORD_OK;
 	}
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);

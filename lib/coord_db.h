@@ -48,7 +48,7 @@ enum coord_err coord_db_ready(struct coord_db *db);
 
 /*
  * Runs a statement with text parameters (NULL = SQL NULL). On COORD_OK
- * *res holds the result (caller PQclear()s it). COORD_ERR_UNAVAILABLE
+ * *res holds the result (caller PQclear()s it); res NULL discards it. COORD_ERR_UNAVAILABLE
  * when the connection broke (it is reopened by the next coord_db_ready),
  * COORD_ERR_CONFLICT on a unique or check violation or a serialization
  * failure (see coord_db_sqlstate), COORD_ERR_INTERNAL otherwise (logged).

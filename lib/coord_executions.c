@@ -190,15 +190,7 @@ json_object *coord_execution_payload(const struct coord_exec_create *c)
 static enum coord_err exec1(struct coord_db *db, int which, int n, const char *const *p,
 			    PGresult **out)
 {
-	PGresult *res;
-	enum coord_err e = coord_db_exec(db, &coord_executions_stmts[which], n, p, &res);
-	if (e != COORD_OK)
-		return e;
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return COORD_OK;
+	return coord_db_exec(db, &coord_executions_stmts[which], n, p, out);
 }
 
 #define I64(buf, v) (snprintf(buf, sizeof(buf), "%lld", (long long)(v)), buf)

@@ -209,8 +209,7 @@ json_object *coord_health_detailed(const struct coord_config *cfg, struct coord_
 				       simple_check(!keystore_bad, coord_monotonic_ms() - t0, err));
 		if (!keystore_bad && db_ok) {
 			const char *p[] = { keystore_id };
-			if (coord_db_exec(db, &coord_health_stmts[HEALTH_KEYSTORE_UP], 1, p, &res) == COORD_OK)
-				PQclear(res);
+			coord_db_exec(db, &coord_health_stmts[HEALTH_KEYSTORE_UP], 1, p, NULL);
 		}
 	}
 

@@ -234,15 +234,7 @@ const size_t coord_jobs_nstmts = sizeof(coord_jobs_stmts) / sizeof(coord_jobs_st
 static enum coord_err run(struct coord_db *db, int which, int n, const char *const *p,
 			  PGresult **out)
 {
-	PGresult *res;
-	enum coord_err e = coord_db_exec(db, &coord_jobs_stmts[which], n, p, &res);
-	if (e != COORD_OK)
-		return e;
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return COORD_OK;
+	return coord_db_exec(db, &coord_jobs_stmts[which], n, p, out);
 }
 
 static const char *val(PGresult *res, int row, int col)

@@ -155,7 +155,6 @@ enum coord_err coord_migrate_apply(struct coord_db *db, struct coord_migration *
 				   size_t errlen)
 {
 	char version[16];
-	PGresult *res;
 	enum coord_err e = coord_db_begin(db);
 	if (e != COORD_OK)
 		return e;
@@ -163,9 +162,7 @@ enum coord_err coord_migrate_apply(struct coord_db *db, struct coord_migration *
 	if (e == COORD_OK) {
 		snprintf(version, sizeof(version), "%d", m->version);
 		const char *p[] = { version, m->name, m->checksum };
-		e = coord_db_exec(db, &stmts[MIG_RECORD], 3, p, &res);
-		if (e == COORD_OK)
-			PQclear(res);
+		e = coord_db_exec(db, &stmts[MIG_RECORD], 3, p, NULL);
 		else
 			snprintf(err, errlen, "cannot record version %d", m->version);
 	}

@@ -100,10 +100,8 @@ void coord_queue_push(struct coord_db *db, struct coord_redis *redis,
 			continue;
 		coord_log(COORD_LOG_WARN, "queue: push of item %s to %s failed; polls will find it", id,
 			  list);
-		PGresult *res;
 		const char *p[] = { id };
-		if (coord_db_exec(db, &coord_queue_stmts[QUEUE_UNPUSHED], 1, p, &res) == COORD_OK)
-			PQclear(res);
+		coord_db_exec(db, &coord_queue_stmts[QUEUE_UNPUSHED], 1, p, NULL);
 	}
 }
 

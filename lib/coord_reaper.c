@@ -61,15 +61,7 @@ const size_t coord_reaper_nstmts = sizeof(coord_reaper_stmts) / sizeof(coord_rea
 static enum coord_err run(struct coord_db *db, int which, int n, const char *const *p,
 			  PGresult **out)
 {
-	PGresult *res;
-	enum coord_err e = coord_db_exec(db, &coord_reaper_stmts[which], n, p, &res);
-	if (e != COORD_OK)
-		return e;
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return COORD_OK;
+	return coord_db_exec(db, &coord_reaper_stmts[which], n, p, out);
 }
 
 /* Ends one row's transaction: commit and push, or roll back (dry run). */

@@ -66,26 +66,20 @@ enum coord_err coord_workers_delete(struct coord_db *db, const char *worker_id)
 enum coord_err coord_workers_heartbeat(struct coord_db *db, const struct coord_heartbeat *h)
 {
 	char task[24], height[24], poll[24];
-	PGresult *res;
 	snprintf(task, sizeof(task), "%lld", (long long)h->current_task_id);
 	snprintf(height, sizeof(height), "%lld", (long long)h->block_height);
 	snprintf(poll, sizeof(poll), "%lld", (long long)h->last_poll_at);
 	const char *p[] = { h->worker_id, h->worker_name, h->status,
 			    h->has_current_task ? task : NULL, h->token_hash,
 			    h->has_last_poll ? poll : NULL, h->has_block_height ? height : NULL };
-	enum coord_err e = coord_db_exec(db, &coord_workers_stmts[WORKERS_HEARTBEAT], 7, p, &res);
-	if (e == COORD_OK)
-		PQclear(res);
+	enum coord_err e = coord_db_exec(db, &coord_workers_stmts[WORKERS_HEARTBEAT], 7, p, NULL);
 	return e;
 }
 
 enum coord_err coord_workers_task_completion(struct coord_db *db, const char *worker_id,
 					     bool success)
 {
-	PGresult *res;
 	const char *p[] = { worker_id, success ? "true" : "false" };
-	enum coord_err e = coord_db_exec(db, &coord_workers_stmts[WORKERS_TASK_COMPLETION], 2, p, &res);
-	if (e == COORD_OK)
-		PQclear(res);
+	enum coord_err e = coord_db_exec(db, &coord_workers_stmts[WORKERS_TASK_COMPLETION], 2, p, NULL);
 	return e;
 }
