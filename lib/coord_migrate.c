@@ -163,7 +163,7 @@ enum coord_err coord_migrate_apply(struct coord_db *db, struct coord_migration *
 		snprintf(version, sizeof(version), "%d", m->version);
 		const char *p[] = { version, m->name, m->checksum };
 		e = coord_db_exec(db, &stmts[MIG_RECORD], 3, p, NULL);
-		else
+		if (e != COORD_OK)
 			snprintf(err, errlen, "cannot record version %d", m->version);
 	}
 	if (e == COORD_OK)
