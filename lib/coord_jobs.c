@@ -135,14 +135,14 @@ const struct coord_stmt coord_jobs_stmts[] = {
 		"$7::numeric, $8, $9, $10, $11, $12, $13, $14, $15, $16, gen_random_uuid(), "
 		"now() + make_interval(secs => $17::int), 1, now()) "
 		"ON CONFLICT (request_id, data_id, job_type) DO NOTHING "
-		"RETURNING job_id, extract(epoch FROM created_at)::bigint" },
+		"RETURNING job_id, floor(extract(epoch FROM created_at))::bigint" },
 	[J_TAKE_OVER] = { "jobs_take_over",
 		"UPDATE jobs SET status = 'in_progress', lease_id = gen_random_uuid(), "
 		"lease_expires_at = now() + make_interval(secs => $2::int), attempts = attempts + 1, "
 		"completed_at = NULL, error_details = NULL, compile_error = NULL, wasm_checksum = $3, "
 		"worker_id = $4, token_hash = $5, project_uuid = $6, project_id = $7, claimed_at = now(), "
 		"updated_at = now() WHERE job_id = $1 AND status = $8 "
-		"RETURNING extract(epoch FROM created_at)::bigint" },
+		"RETURNING floor(extract(epoch FROM created_at))::bigint" },
 	[J_RESET_COMPILE] = { "jobs_reset_compile",
 		"UPDATE jobs SET status = 'pending', updated_at = now() "
 		"WHERE job_id = $1 AND status = 'completed'" },
