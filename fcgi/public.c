@@ -5,6 +5,8 @@
 #include "coord_http.h"
 #include "coord_pricing.h"
 #include "coord_stats.h"
+#include "coord_wasmcache.h"
+#include "wasm_exists.h"
 #include "banned.h"
 
 static void health(struct coord_req *r)
@@ -38,27 +40,27 @@ static void pricing(struct coord_req *r)
 	coord_reply_json(r, 200, config);
 }
 
-/* Replies with a view, or with the database error that prevented it. */
-static void reply_view(struct coord_req *r, enum coord_err e, json_object *view)
+/* Replies with *view, or with the database error that prevented it. */
+static void reply_view(struct coord_req *r, enum coord_err e, json_object **view)
 {
 	if (e != COORD_OK)
 		coord_reply_backend_error(r, e);
 	else
-		coord_reply_json(r, 200, view);
+		coord_reply_json(r, 200, *view);
 }
 
 static void stats(struct coord_req *r)
 {
 	json_object *view = NULL;
 	if (coord_req_db(r))
-		reply_view(r, coord_stats_summary(r->db, r->cfg, &view), view);
+		reply_view(r, coord_stats_summary(r->db, r->cfg, &view), &view);
 }
 
 static void workers(struct coord_req *r)
 {
 	json_object *view = NULL;
 	if (coord_req_db(r))
-		reply_view(r, coord_stats_workers(r->db, r->cfg, &view), view);
+		reply_view(r, coord_stats_workers(r->db, r->cfg, &view), &view);
 }
 
 static void jobs(struct coord_req *r)
@@ -83,14 +85,32 @@ static void jobs(struct coord_req *r)
 	const struct coord_query_param *user = coord_req_query_get(r, "user_account_id");
 	if (coord_req_db(r))
 		reply_view(r, coord_stats_jobs(r->db, limit, offset, user ? user->value : NULL, source,
-					       &view), view);
+					       &view), &view);
 }
 
 static void popular_repos(struct coord_req *r)
 {
 	json_object *view = NULL;
 	if (coord_req_db(r))
-		reply_view(r, coord_stats_popular_repos(r->db, &view), view);
+		reply_view(r, coord_stats_popular_repos(r->db, &view), &view);
+}
+
+static void wasm_info(struct coord_req *r)
+{
+	json_object *view = NULL;
+	if (!coord_req_query(r))
+		return;
+	const struct coord_query_param *repo = coord_req_query_get(r, "repo_url");
+	const struct coord_query_param *commit = coord_req_query_get(r, "commit_hash");
+	const struct coord_query_param *target = coord_req_query_get(r, "build_target");
+	if (!repo || !*repo->value || !commit || !*commit->value) {
+		coord_reply_error(r, 400, "invalid_parameter", "repo_url and commit_hash are required");
+		return;
+	}
+	if (coord_req_db(r))
+		reply_view(r, coord_wasm_info(r->db, r->cfg, repo->value, commit->value,
+					      target && *target->value ? target->value : "wasm32-wasip1",
+					      &view), &view);
 }
 
 static const struct coord_route routes[] = {
@@ -101,6 +121,8 @@ static const struct coord_route routes[] = {
 	{ "GET", "/public/jobs", jobs, 0 },
 	{ "GET", "/public/repos/popular", popular_repos, 0 },
 	{ "GET", "/public/pricing", pricing, 0 },
+	{ "GET", "/public/wasm/info", wasm_info, 0 },
+	{ "GET", "/public/wasm/exists/:checksum", wasm_exists_handler, 0 },
 };
 
 static const struct coord_program program = {

@@ -1,4 +1,5 @@
 /* worker.fcgi: the routes workers call with their bearer token (SPEC §3.2). */
+#include "wasm_exists.h"
 #include "worker.h"
 #include "banned.h"
 
@@ -10,6 +11,9 @@ static const struct coord_route routes[] = {
 	{ "GET", "/executions/poll", worker_executions_poll, WORKER },
 	{ "POST", "/jobs/claim", worker_jobs_claim, WORKER },
 	{ "POST", "/jobs/complete", worker_jobs_complete, WORKER },
+	{ "GET", "/wasm/:checksum", worker_wasm_download, WORKER },
+	{ "POST", "/wasm/upload", worker_wasm_upload, WORKER },
+	{ "GET", "/wasm/exists/:checksum", wasm_exists_handler, WORKER },
 	{ "POST", "/workers/heartbeat", worker_heartbeat, WORKER },
 	{ "POST", "/workers/task-completion", worker_task_completion, WORKER },
 	{ "GET", "/workers/block-cursor", worker_block_cursor, WORKER },

@@ -11,6 +11,10 @@ void worker_executions_poll(struct coord_req *r);
 void worker_jobs_claim(struct coord_req *r);
 void worker_jobs_complete(struct coord_req *r);
 
+/* worker_wasm.c */
+void worker_wasm_download(struct coord_req *r);
+void worker_wasm_upload(struct coord_req *r);
+
 /* worker_status.c */
 void worker_heartbeat(struct coord_req *r);
 void worker_task_completion(struct coord_req *r);

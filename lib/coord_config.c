@@ -1,12 +1,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -798,4 +801,29 @@ void coord_config_release(struct coord_config *cfg)
 	free(cfg->trusted_proxies);
 	cfg->trusted_proxies = NULL;
 	cfg->n_trusted_proxies = 0;
+}
+
+void coord_config_cache_dir_or_exit(const struct coord_config *cfg)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s", cfg->wasm_cache_dir);
+	if (n <= 0 || (size_t)n >= sizeof(path))
+		goto bad;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0750) != 0 && errno != EEXIST)
+			goto bad;
+		*p = '/';
+	}
+	if (mkdir(path, 0750) != 0 && errno != EEXIST)
+		goto bad;
+	if (access(path, W_OK | X_OK) != 0)
+		goto bad;
+	return;
+bad:
+	fprintf(stderr, "%s: config: WASM_CACHE_DIR: cannot create or write %s: %s\n",
+		cfg->program, cfg->wasm_cache_dir, strerror(errno));
+	exit(EX_CONFIG);
 }

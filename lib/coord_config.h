@@ -103,6 +103,13 @@ void coord_config_load_or_exit(struct coord_config *cfg, const char *program,
 void coord_config_release(struct coord_config *cfg);
 
 /*
+ * Creates WASM_CACHE_DIR (and its parents, mode 0750) when missing and
+ * checks it is writable; on failure prints the one-line configuration
+ * error of SPEC §2.1 and exits 78.
+ */
+void coord_config_cache_dir_or_exit(const struct coord_config *cfg);
+
+/*
  * The COORD_CONFIG file reader (SPEC §2.1), separate so it can be fuzzed:
  * parses text into KEY=VALUE pairs, refusing unknown keys, duplicates and
  * lines without '='. On success *keys and *values are arrays of n

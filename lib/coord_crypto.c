@@ -1,3 +1,7 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -35,4 +39,31 @@ enum coord_err coord_random_hex(size_t n, char *out)
 		return COORD_ERR_INTERNAL;
 	coord_hex_encode(bytes, n, out);
 	return COORD_OK;
+}
+
+enum coord_err coord_sha256_file(const char *path, char out[static 65])
+{
+	unsigned char md[32], chunk[65536];
+	unsigned int mdlen = 0;
+	enum coord_err status = COORD_ERR_IO;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		EVP_DigestUpdate(ctx, chunk, (size_t)n);
+	if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		goto out;
+	coord_hex_encode(md, 32, out);
+	status = COORD_OK;
+out:
+	if (fd >= 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	EVP_MD_CTX_free(ctx);
+	return status;
 }

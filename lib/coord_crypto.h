@@ -13,6 +13,8 @@ void coord_sha256_hex(const void *data, size_t len, char out[static 65]);
 bool coord_ct_equal(const void *a, const void *b, size_t len);
 /* n random bytes from the OpenSSL CSPRNG, as 2n lower-case hex characters + NUL. */
 enum coord_err coord_random_hex(size_t n, char *out);
+/* SHA-256 of a file's bytes; COORD_ERR_IO (errno set) when it cannot be read. */
+enum coord_err coord_sha256_file(const char *path, char out[static 65]);
 void coord_hex_encode(const unsigned char *in, size_t n, char *out); /* 2n chars + NUL */
 
 #endif

@@ -135,10 +135,37 @@ static void send_reply(struct coord_req *r, int status, const char *content_type
 		coord_buf_addf(&out, "Content-Length: %zu\r\n", len);
 	coord_buf_add(&out, coord_buf_str(&r->headers), r->headers.len);
 	coord_buf_adds(&out, "\r\n");
-	if (!r->is_head && len)
+	if (!r->is_head && body && len)
 		coord_buf_add(&out, body, len);
 	io_write(r->io, out.ptr, out.len);
 	coord_buf_release(&out);
+}
+
+void coord_reply_file(struct coord_req *r, int status, const char *content_type, int fd,
+		      int64_t size)
+{
+	char chunk[65536];
+	send_reply(r, status, content_type, NULL, (size_t)size, true);
+	if (r->is_head)
+		return;
+	while (size > 0) {
+		ssize_t n = read(fd, chunk, size < (int64_t)sizeof(chunk) ? (size_t)size : sizeof(chunk));
+		if (n <= 0) {
+			coord_log(COORD_LOG_ERROR, "reply: file read failed after headers were sent");
+			return;
+		}
+		io_write(r->io, chunk, (size_t)n);
+		size -= n;
+	}
+}
+
+void coord_reply_sendfile(struct coord_req *r, const char *content_type, const char *path)
+{
+	if (!coord_reply_header(r, "X-Sendfile", path)) {
+		coord_reply_error(r, 500, "internal_error", "Internal error");
+		return;
+	}
+	send_reply(r, 200, content_type, NULL, 0, false);
 }
 
 void coord_reply_json(struct coord_req *r, int status, json_object *body)
@@ -646,32 +673,40 @@ static void log_request(struct coord_req *r)
 			 sizeof(f) / sizeof(f[0]));
 }
 
-static void serve_one(struct thread_ctx *t, struct coord_io *io)
+/* Serves one request; the caller delivers it, then calls end_request(). */
+static void serve_one(struct thread_ctx *t, struct coord_io *io, struct coord_req *r)
 {
-	struct coord_req r;
-	memset(&r, 0, sizeof(r));
-	r.started_ms = coord_monotonic_ms();
-	r.cfg = t->cfg;
-	r.prog = t->prog;
-	r.io = io;
+	memset(r, 0, sizeof(*r));
+	r->started_ms = coord_monotonic_ms();
+	r->cfg = t->cfg;
+	r->prog = t->prog;
+	r->io = io;
 	if (!t->db)
 		t->db = coord_db_new(t->cfg->database_url, true);
 	if (!t->redis)
 		t->redis = coord_redis_new(&t->cfg->redis);
-	r.db = t->db;
-	r.redis = t->redis;
-	coord_db_take_ms(r.db);
+	r->db = t->db;
+	r->redis = t->redis;
+	coord_db_take_ms(r->db);
 
-	set_request_id(&r);
-	coord_client_ip(t->cfg, coord_req_getparam(&r, "REMOTE_ADDR"),
-			coord_req_getparam(&r, "HTTP_X_FORWARDED_FOR"), r.client_ip);
-	dispatch(&r);
-	coord_db_rollback(r.db); /* never leave a transaction open between requests */
-	log_request(&r);
+	set_request_id(r);
+	coord_client_ip(t->cfg, coord_req_getparam(r, "REMOTE_ADDR"),
+			coord_req_getparam(r, "HTTP_X_FORWARDED_FOR"), r->client_ip);
+	dispatch(r);
+	coord_db_rollback(r->db); /* never leave a transaction open between requests */
+	log_request(r);
+}
 
-	json_object_put(r.json);
-	coord_buf_release(&r.headers);
-	coord_arena_release(&r.arena);
+/* After delivery: the deferred work, then everything the request held. */
+static void end_request(struct coord_req *r)
+{
+	if (r->deferred) {
+		r->deferred(r);
+		coord_db_rollback(r->db);
+	}
+	json_object_put(r->json);
+	coord_buf_release(&r->headers);
+	coord_arena_release(&r->arena);
 }
 
 /* ---- process ---- */
@@ -688,14 +723,16 @@ static void *thread_main(void *arg)
 	struct thread_ctx *t = arg;
 	FCGX_Request req;
 	struct coord_io io = { &req };
+	struct coord_req r;
 
 	if (FCGX_InitRequest(&req, 0, 0) != 0)
 		return NULL;
 	while (!coord_shutting_down()) {
 		if (FCGX_Accept_r(&req) < 0)
 			break;
-		serve_one(t, &io);
+		serve_one(t, &io, &r);
 		FCGX_Finish_r(&req);
+		end_request(&r);
 	}
 	FCGX_Free(&req, 1);
 	return NULL;
@@ -705,31 +742,6 @@ static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
-}
-
-static void make_cache_dir(const struct coord_config *cfg)
-{
-	char path[PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s", cfg->wasm_cache_dir);
-	if (n <= 0 || (size_t)n >= sizeof(path))
-		goto bad;
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0750) != 0 && errno != EEXIST)
-			goto bad;
-		*p = '/';
-	}
-	if (mkdir(path, 0750) != 0 && errno != EEXIST)
-		goto bad;
-	if (access(path, W_OK | X_OK) != 0)
-		goto bad;
-	return;
-bad:
-	fprintf(stderr, "%s: config: WASM_CACHE_DIR: cannot create or write %s: %s\n",
-		cfg->program, cfg->wasm_cache_dir, strerror(errno));
-	exit(EX_CONFIG);
 }
 
 static void noop_handler(int sig)
@@ -745,7 +757,7 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 	coord_config_load_or_exit(&cfg, program, NULL);
 	coord_log_setup(cfg.log_format, cfg.log_level);
 	if (prog->needs_wasm_dir)
-		make_cache_dir(&cfg);
+		coord_config_cache_dir_or_exit(&cfg);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "%s: cannot initialise libfcgi\n", program);
@@ -755,7 +767,10 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 	if (FCGX_IsCGI()) {
 		struct thread_ctx t = { prog, &cfg, NULL, NULL };
 		struct coord_io io = { NULL };
-		serve_one(&t, &io);
+		struct coord_req r;
+		serve_one(&t, &io, &r);
+		fflush(stdout);
+		end_request(&r);
 		coord_db_free(t.db);
 		coord_redis_free(t.redis);
 		coord_config_release(&cfg);

@@ -70,6 +70,7 @@ struct coord_req {
 	struct coord_buf headers; /* extra response headers */
 	int status;               /* 0 until replied */
 	int64_t started_ms;
+	void (*deferred)(struct coord_req *r); /* run once the reply has been delivered */
 };
 
 /* main() of every FastCGI program. Returns the process exit status. */
@@ -105,6 +106,14 @@ bool coord_reply_header(struct coord_req *r, const char *name, const char *value
 void coord_reply_json(struct coord_req *r, int status, json_object *body);
 void coord_reply_text(struct coord_req *r, int status, const char *content_type,
 		      const char *data, size_t len);
+/*
+ * Streams size bytes read from fd as the body (the caller closes fd).
+ * A read error mid-way ends the response early (the client sees a short body).
+ */
+void coord_reply_file(struct coord_req *r, int status, const char *content_type, int fd,
+		      int64_t size);
+/* An empty body with "X-Sendfile: path": the web server sends the file itself. */
+void coord_reply_sendfile(struct coord_req *r, const char *content_type, const char *path);
 /* No body: Content-Length: 0 and no Content-Type (204: no length either). */
 void coord_reply_empty(struct coord_req *r, int status);
 void coord_reply_error(struct coord_req *r, int status, const char *code, const char *message);

@@ -8,6 +8,7 @@
 
 const struct coord_stmt coord_maint_stmts[] = {
 	{ "maint_try_lock", "SELECT pg_try_advisory_lock($1::bigint)" },
+	{ "maint_unlock", "SELECT pg_advisory_unlock($1::bigint)" },
 };
 const size_t coord_maint_nstmts = sizeof(coord_maint_stmts) / sizeof(coord_maint_stmts[0]);
 
@@ -36,4 +37,12 @@ enum coord_err coord_maint_lock_wait(struct coord_db *db, int64_t id, int wait_s
 		nanosleep(&ts, NULL);
 	}
 	return COORD_ERR_CONFLICT;
+}
+
+enum coord_err coord_maint_unlock(struct coord_db *db, int64_t id)
+{
+	char text[24];
+	snprintf(text, sizeof(text), "%lld", (long long)id);
+	const char *p[] = { text };
+	return coord_db_exec(db, &coord_maint_stmts[1], 1, p, NULL);
 }

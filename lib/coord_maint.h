@@ -23,6 +23,8 @@ enum {
 
 /* pg_try_advisory_lock(id): *got false when another session holds it. */
 enum coord_err coord_maint_try_lock(struct coord_db *db, int64_t id, bool *got);
+/* pg_advisory_unlock(id). */
+enum coord_err coord_maint_unlock(struct coord_db *db, int64_t id);
 /* Retries for up to wait_seconds; COORD_ERR_CONFLICT when still held. */
 enum coord_err coord_maint_lock_wait(struct coord_db *db, int64_t id, int wait_seconds);
 
