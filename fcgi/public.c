@@ -1,6 +1,7 @@
 /* public.fcgi: health, statistics, pricing; no authentication (SPEC §3.4). */
 #include <string.h>
 
+#include "attestations.h"
 #include "coord_health.h"
 #include "coord_http.h"
 #include "coord_pricing.h"
@@ -123,6 +124,8 @@ static const struct coord_route routes[] = {
 	{ "GET", "/public/pricing", pricing, 0 },
 	{ "GET", "/public/wasm/info", wasm_info, 0 },
 	{ "GET", "/public/wasm/exists/:checksum", wasm_exists_handler, 0 },
+	{ "POST", "/attestations", attestations_post, COORD_RF_WORKER_AUTH | COORD_RF_BIG_BODY },
+	{ "GET", "/attestations/:job_id", attestations_get, 0 },
 };
 
 static const struct coord_program program = {

@@ -17,6 +17,8 @@ static const struct coord_route routes[] = {
 	{ "POST", "/workers/heartbeat", worker_heartbeat, WORKER },
 	{ "POST", "/workers/task-completion", worker_task_completion, WORKER },
 	{ "GET", "/workers/block-cursor", worker_block_cursor, WORKER },
+	{ "POST", "/workers/tee-challenge", worker_tee_challenge, WORKER },
+	{ "POST", "/workers/register-tee", worker_tee_register, WORKER },
 	{ "POST", "/locks/acquire", worker_locks_acquire, WORKER },
 	{ "DELETE", "/locks/release/:lock_key", worker_locks_release, WORKER },
 	{ "POST", "/internal/system-logs", worker_system_logs, WORKER },

@@ -15,6 +15,10 @@ void worker_jobs_complete(struct coord_req *r);
 void worker_wasm_download(struct coord_req *r);
 void worker_wasm_upload(struct coord_req *r);
 
+/* worker_tee.c */
+void worker_tee_challenge(struct coord_req *r);
+void worker_tee_register(struct coord_req *r);
+
 /* worker_status.c */
 void worker_heartbeat(struct coord_req *r);
 void worker_task_completion(struct coord_req *r);

@@ -67,3 +67,16 @@ out:
 	EVP_MD_CTX_free(ctx);
 	return status;
 }
+
+bool coord_ed25519_verify(const unsigned char pub[static 32], const unsigned char *msg,
+			  size_t len, const unsigned char sig[static 64])
+{
+	bool ok = false;
+	EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (key && ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1)
+		ok = EVP_DigestVerify(ctx, sig, 64, msg, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	return ok;
+}

@@ -15,6 +15,9 @@ bool coord_ct_equal(const void *a, const void *b, size_t len);
 enum coord_err coord_random_hex(size_t n, char *out);
 /* SHA-256 of a file's bytes; COORD_ERR_IO (errno set) when it cannot be read. */
 enum coord_err coord_sha256_file(const char *path, char out[static 65]);
+/* ed25519 signature check of msg with a raw 32-byte public key (OpenSSL). */
+bool coord_ed25519_verify(const unsigned char pub[static 32], const unsigned char *msg,
+			  size_t len, const unsigned char sig[static 64]);
 void coord_hex_encode(const unsigned char *in, size_t n, char *out); /* 2n chars + NUL */
 
 #endif

@@ -42,10 +42,10 @@ enum coord_err coord_logs_insert(struct coord_db *db, const struct coord_system_
 enum coord_err coord_logs_of_job(struct coord_db *db, int64_t job_id, json_object **logs)
 {
 	static const struct coord_col cols[] = {
-		{ "id", COORD_COL_INT }, { "request_id", COORD_COL_INT }, { "job_id", COORD_COL_INT },
-		{ "log_type", COORD_COL_STR }, { "stderr", COORD_COL_STR }, { "stdout", COORD_COL_STR },
-		{ "exit_code", COORD_COL_INT }, { "execution_error", COORD_COL_STR },
-		{ "created_at", COORD_COL_STR },
+		{ "id", COORD_COL_INT, false }, { "request_id", COORD_COL_INT, false }, { "job_id", COORD_COL_INT, false },
+		{ "log_type", COORD_COL_STR, false }, { "stderr", COORD_COL_STR, false }, { "stdout", COORD_COL_STR, false },
+		{ "exit_code", COORD_COL_INT, false }, { "execution_error", COORD_COL_STR, false },
+		{ "created_at", COORD_COL_STR, false },
 	};
 	char job[24];
 	PGresult *res;

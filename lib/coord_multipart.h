@@ -8,9 +8,10 @@
  * What is accepted, precisely (B is the boundary, NL the body's line ending):
  * - NL is fixed by the line that ends the opening delimiter: CRLF, or a bare
  *   LF (some clients). The whole body is then held to that one NL: in a CRLF
- *   body a bare LF is part data but malformed in headers; in an LF body a
- *   CR is part data (a CR before "\n--B" belongs to the data) but malformed
- *   in headers and delimiter lines.
+ *   body a bare LF is part data ("x\n--B" does not end a part) but malformed
+ *   in headers and delimiter lines; in an LF body a CR is part data (a CR
+ *   before "\n--B" belongs to the data) but malformed in headers and
+ *   delimiter lines.
  * - Preamble: everything before the first "--B" that starts the body or a
  *   line (follows an LF) and is a delimiter (next point); ignored.
  * - "--B" is a delimiter only when followed by SP, HT, CR, LF or "--";
@@ -81,8 +82,8 @@ enum coord_err coord_multipart_boundary(const char *content_type,
  * Parses body (len bytes; need not be NUL-terminated) with boundary (as
  * given by coord_multipart_boundary; checked again) under the rules above.
  * On COORD_OK, *parts (arena, never NULL) holds *nparts parts in body
- * order, 1..COORD_MULTIPART_MAX_PARTS, whose data point into body: keep
- * body alive as long as the parts. On COORD_ERR_INVALID, *parts is NULL,
+ * order, 1..COORD_MULTIPART_MAX_PARTS, whose data point into body (keep
+ * body alive as long as the parts), and *why is NULL. On COORD_ERR_INVALID, *parts is NULL,
  * *nparts 0 and *why (when why is not NULL) a static human-readable reason:
  * bad boundary, no opening delimiter, no parts, truncated body (no close
  * delimiter; cut in headers or data), malformed delimiter line, malformed

@@ -6,16 +6,16 @@
 #include "coord_near.h"
 #include "banned.h"
 
-/* POSTs a JSON-RPC request; returns the parsed "result" (a new reference). */
-static enum coord_err rpc(const struct coord_config *cfg, const char *request, long timeout_s,
-			  json_object **result)
+/* POSTs a JSON-RPC request; *root receives the parsed answer object. */
+static enum coord_err post(const struct coord_config *cfg, const char *request, long timeout_s,
+			   json_object **root)
 {
 	static const char *const headers[] = { "Content-Type: application/json", NULL };
 	struct coord_httpc_response resp;
 	struct coord_json_problem p;
 	char err[256];
 
-	*result = NULL;
+	*root = NULL;
 	if (cfg->near_off)
 		return COORD_ERR_UNAVAILABLE;
 	enum coord_err e = coord_httpc_request(cfg->near_rpc_url, headers, request, strlen(request),
@@ -24,14 +24,30 @@ static enum coord_err rpc(const struct coord_config *cfg, const char *request, l
 		coord_log(COORD_LOG_WARN, "near rpc: %s", err);
 		return COORD_ERR_UPSTREAM;
 	}
-	json_object *root = resp.status == 200
+	json_object *o = resp.status == 200
 		? coord_json_parse(coord_buf_str(&resp.body), resp.body.len, &p) : NULL;
 	coord_buf_release(&resp.body);
-	json_object *r = NULL;
-	if (!root || !json_object_is_type(root, json_type_object) ||
-	    json_object_object_get_ex(root, "error", NULL) ||
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		coord_log(COORD_LOG_WARN, "near rpc: invalid answer (HTTP %ld)", resp.status);
+		json_object_put(o);
+		return COORD_ERR_UPSTREAM;
+	}
+	*root = o;
+	return COORD_OK;
+}
+
+/* A successful call's "result" (a new reference); an "error" member is a failure. */
+static enum coord_err rpc(const struct coord_config *cfg, const char *request, long timeout_s,
+			  json_object **result)
+{
+	json_object *root, *r = NULL;
+	*result = NULL;
+	enum coord_err e = post(cfg, request, timeout_s, &root);
+	if (e != COORD_OK)
+		return e;
+	if (json_object_object_get_ex(root, "error", NULL) ||
 	    !json_object_object_get_ex(root, "result", &r)) {
-		coord_log(COORD_LOG_WARN, "near rpc: failed or invalid answer (HTTP %ld)", resp.status);
+		coord_log(COORD_LOG_WARN, "near rpc: the call failed");
 		json_object_put(root);
 		return COORD_ERR_UPSTREAM;
 	}
@@ -58,5 +74,68 @@ enum coord_err coord_near_chain_tip(const struct coord_config *cfg, long timeout
 		e = COORD_OK;
 	}
 	json_object_put(result);
+	return e;
+}
+
+/* "does not exist" anywhere in the strings of o (NEAR's wording varies). */
+static bool says_absent(json_object *o)
+{
+	if (!o)
+		return false;
+	if (json_object_is_type(o, json_type_string)) {
+		const char *t = json_object_get_string(o);
+		return strstr(t, "does not exist") || strstr(t, "doesn't exist");
+	}
+	if (json_object_is_type(o, json_type_object)) {
+		json_object *cause, *name;
+		if (json_object_object_get_ex(o, "cause", &cause) &&
+		    json_object_object_get_ex(cause, "name", &name) &&
+		    json_object_is_type(name, json_type_string) &&
+		    strcmp(json_object_get_string(name), "UNKNOWN_ACCESS_KEY") == 0)
+			return true;
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			if (says_absent(val))
+				return true;
+		}
+	}
+	return false;
+}
+
+enum coord_err coord_near_access_key(const struct coord_config *cfg, const char *account,
+				     const char *public_key, bool *present)
+{
+	json_object *root, *params = json_object_new_object(), *req = json_object_new_object();
+	json_object *result, *error;
+	json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(req, "id", json_object_new_string("tee-auth"));
+	json_object_object_add(req, "method", json_object_new_string("query"));
+	json_object_object_add(params, "request_type", json_object_new_string("view_access_key"));
+	json_object_object_add(params, "finality", json_object_new_string("optimistic"));
+	json_object_object_add(params, "account_id", json_object_new_string(account));
+	json_object_object_add(params, "public_key", json_object_new_string(public_key));
+	json_object_object_add(req, "params", params);
+
+	*present = false;
+	enum coord_err e = post(cfg, coord_json_text(req, NULL), cfg->near_rpc_timeout_seconds, &root);
+	json_object_put(req);
+	if (e != COORD_OK)
+		return e;
+	e = COORD_ERR_UPSTREAM;
+	if (json_object_object_get_ex(root, "error", &error)) {
+		if (says_absent(error))
+			e = COORD_OK;
+	} else if (json_object_object_get_ex(root, "result", &result) &&
+		   json_object_is_type(result, json_type_object)) {
+		if (json_object_object_get_ex(result, "permission", NULL)) {
+			*present = true;
+			e = COORD_OK;
+		} else if (says_absent(result)) {
+			e = COORD_OK;
+		}
+	}
+	if (e != COORD_OK)
+		coord_log(COORD_LOG_WARN, "near rpc: view_access_key gave no usable answer");
+	json_object_put(root);
 	return e;
 }

@@ -11,6 +11,8 @@ json_object *coord_row_json(PGresult *res, int row, const struct coord_col *cols
 	for (size_t i = 0; i < n; i++) {
 		json_object *v = NULL;
 		int col = (int)i;
+		if (PQgetisnull(res, row, col) && cols[i].omit_null)
+			continue;
 		if (!PQgetisnull(res, row, col)) {
 			const char *s = PQgetvalue(res, row, col);
 			switch (cols[i].kind) {

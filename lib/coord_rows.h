@@ -6,6 +6,7 @@
 #ifndef COORD_ROWS_H
 #define COORD_ROWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -16,6 +17,7 @@ enum coord_col_kind { COORD_COL_STR, COORD_COL_INT, COORD_COL_BOOL, COORD_COL_MO
 struct coord_col {
 	const char *name;
 	enum coord_col_kind kind;
+	bool omit_null; /* leave the key out instead of writing null */
 };
 
 /* Row `row` of res, column i rendered as cols[i]. */

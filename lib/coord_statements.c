@@ -18,5 +18,6 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(stats),
 	TABLE(maint),
 	TABLE(reaper),
+	TABLE(attest),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);

@@ -63,19 +63,19 @@ enum coord_err coord_stats_summary(struct coord_db *db, const struct coord_confi
 				   json_object **out)
 {
 	static const struct coord_col cols[] = {
-		{ "total_executions", COORD_COL_INT },
-		{ "successful_executions", COORD_COL_INT },
-		{ "failed_executions", COORD_COL_INT },
-		{ "access_denied_executions", COORD_COL_INT },
-		{ "compilation_failed_executions", COORD_COL_INT },
-		{ "execution_failed_executions", COORD_COL_INT },
-		{ "insufficient_payment_executions", COORD_COL_INT },
-		{ "custom_executions", COORD_COL_INT },
-		{ "total_instructions_used", COORD_COL_INT },
-		{ "average_execution_time_ms", COORD_COL_INT },
-		{ "total_near_paid_yocto", COORD_COL_MONEY },
-		{ "unique_users", COORD_COL_INT },
-		{ "active_workers", COORD_COL_INT },
+		{ "total_executions", COORD_COL_INT, false },
+		{ "successful_executions", COORD_COL_INT, false },
+		{ "failed_executions", COORD_COL_INT, false },
+		{ "access_denied_executions", COORD_COL_INT, false },
+		{ "compilation_failed_executions", COORD_COL_INT, false },
+		{ "execution_failed_executions", COORD_COL_INT, false },
+		{ "insufficient_payment_executions", COORD_COL_INT, false },
+		{ "custom_executions", COORD_COL_INT, false },
+		{ "total_instructions_used", COORD_COL_INT, false },
+		{ "average_execution_time_ms", COORD_COL_INT, false },
+		{ "total_near_paid_yocto", COORD_COL_MONEY, false },
+		{ "unique_users", COORD_COL_INT, false },
+		{ "active_workers", COORD_COL_INT, false },
 	};
 	char ks[96];
 	PGresult *res;
@@ -93,10 +93,10 @@ enum coord_err coord_stats_workers(struct coord_db *db, const struct coord_confi
 				   json_object **out)
 {
 	static const struct coord_col cols[] = {
-		{ "worker_id", COORD_COL_STR },        { "worker_name", COORD_COL_STR },
-		{ "status", COORD_COL_STR },           { "current_task_id", COORD_COL_INT },
-		{ "last_heartbeat_at", COORD_COL_STR }, { "total_tasks_completed", COORD_COL_INT },
-		{ "total_tasks_failed", COORD_COL_INT }, { "uptime_seconds", COORD_COL_INT },
+		{ "worker_id", COORD_COL_STR, false },        { "worker_name", COORD_COL_STR, false },
+		{ "status", COORD_COL_STR, false },           { "current_task_id", COORD_COL_INT, false },
+		{ "last_heartbeat_at", COORD_COL_STR, false }, { "total_tasks_completed", COORD_COL_INT, false },
+		{ "total_tasks_failed", COORD_COL_INT, false }, { "uptime_seconds", COORD_COL_INT, false },
 	};
 	char ks[96];
 	PGresult *res;
@@ -115,31 +115,31 @@ enum coord_err coord_stats_jobs(struct coord_db *db, int64_t limit, int64_t offs
 				json_object **out)
 {
 	static const struct coord_col cols[] = {
-		{ "id", COORD_COL_INT },
-		{ "job_id", COORD_COL_INT },
-		{ "request_id", COORD_COL_INT },
-		{ "data_id", COORD_COL_STR },
-		{ "worker_id", COORD_COL_STR },
-		{ "success", COORD_COL_BOOL },
-		{ "status", COORD_COL_STR },
-		{ "error_details", COORD_COL_STR },
-		{ "job_type", COORD_COL_STR },
-		{ "execution_time_ms", COORD_COL_INT },
-		{ "compile_time_ms", COORD_COL_INT },
-		{ "instructions_used", COORD_COL_INT },
-		{ "resolve_tx_id", COORD_COL_STR },
-		{ "user_account_id", COORD_COL_STR },
-		{ "near_payment_yocto", COORD_COL_MONEY },
-		{ "actual_cost_yocto", COORD_COL_MONEY },
-		{ "compile_cost_yocto", COORD_COL_MONEY },
-		{ "github_repo", COORD_COL_STR },
-		{ "github_commit", COORD_COL_STR },
-		{ "transaction_hash", COORD_COL_STR },
-		{ "created_at", COORD_COL_STR },
-		{ "is_https_call", COORD_COL_BOOL },
-		{ "call_id", COORD_COL_STR },
-		{ "project_id", COORD_COL_STR },
-		{ "compute_cost_usd", COORD_COL_MONEY },
+		{ "id", COORD_COL_INT, false },
+		{ "job_id", COORD_COL_INT, false },
+		{ "request_id", COORD_COL_INT, false },
+		{ "data_id", COORD_COL_STR, false },
+		{ "worker_id", COORD_COL_STR, false },
+		{ "success", COORD_COL_BOOL, false },
+		{ "status", COORD_COL_STR, false },
+		{ "error_details", COORD_COL_STR, false },
+		{ "job_type", COORD_COL_STR, false },
+		{ "execution_time_ms", COORD_COL_INT, false },
+		{ "compile_time_ms", COORD_COL_INT, false },
+		{ "instructions_used", COORD_COL_INT, false },
+		{ "resolve_tx_id", COORD_COL_STR, false },
+		{ "user_account_id", COORD_COL_STR, false },
+		{ "near_payment_yocto", COORD_COL_MONEY, false },
+		{ "actual_cost_yocto", COORD_COL_MONEY, false },
+		{ "compile_cost_yocto", COORD_COL_MONEY, false },
+		{ "github_repo", COORD_COL_STR, false },
+		{ "github_commit", COORD_COL_STR, false },
+		{ "transaction_hash", COORD_COL_STR, false },
+		{ "created_at", COORD_COL_STR, false },
+		{ "is_https_call", COORD_COL_BOOL, false },
+		{ "call_id", COORD_COL_STR, false },
+		{ "project_id", COORD_COL_STR, false },
+		{ "compute_cost_usd", COORD_COL_MONEY, false },
 	};
 	char l[24], o[24];
 	PGresult *res;
@@ -159,16 +159,16 @@ enum coord_err coord_stats_jobs(struct coord_db *db, int64_t limit, int64_t offs
 enum coord_err coord_stats_popular_repos(struct coord_db *db, json_object **out)
 {
 	static const struct coord_col cols[] = {
-		{ "github_repo", COORD_COL_STR },
-		{ "total_executions", COORD_COL_INT },
-		{ "successful_executions", COORD_COL_INT },
-		{ "failed_executions", COORD_COL_INT },
-		{ "access_denied_executions", COORD_COL_INT },
-		{ "compilation_failed_executions", COORD_COL_INT },
-		{ "execution_failed_executions", COORD_COL_INT },
-		{ "insufficient_payment_executions", COORD_COL_INT },
-		{ "custom_executions", COORD_COL_INT },
-		{ "last_commit", COORD_COL_STR },
+		{ "github_repo", COORD_COL_STR, false },
+		{ "total_executions", COORD_COL_INT, false },
+		{ "successful_executions", COORD_COL_INT, false },
+		{ "failed_executions", COORD_COL_INT, false },
+		{ "access_denied_executions", COORD_COL_INT, false },
+		{ "compilation_failed_executions", COORD_COL_INT, false },
+		{ "execution_failed_executions", COORD_COL_INT, false },
+		{ "insufficient_payment_executions", COORD_COL_INT, false },
+		{ "custom_executions", COORD_COL_INT, false },
+		{ "last_commit", COORD_COL_STR, false },
 	};
 	PGresult *res;
 	enum coord_err e = coord_db_exec(db, &coord_stats_stmts[STATS_REPOS], 0, NULL, &res);

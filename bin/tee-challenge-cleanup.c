@@ -1,0 +1,61 @@
+/* tee-challenge-cleanup: old challenges and expired TEE sessions (SPEC §6.2). */
+#include <stdio.h>
+
+#include "coord_cli.h"
+#include "coord_maint.h"
+#include "coord_tee.h"
+#include "banned.h"
+
+static const char usage[] =
+	"Usage: tee-challenge-cleanup [-n] [-q] [-v] [-d URL] [-c FILE]\n"
+	"Deletes challenges older than an hour, deactivates expired sessions and deletes\n"
+	"sessions that expired more than 7 days ago.\n"
+	"  -n, --dry-run        count what would change, change nothing\n"
+	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"
+	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"
+	"  -q, --quiet          print nothing on success (the default)\n"
+	"  -v, --verbose        print one summary line\n"
+	"  -h, --help, -V, --version\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		COORD_CLI_LONG,
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct coord_cli cli;
+	struct coord_config cfg;
+	struct coord_tee_cleanup_counts n;
+	bool got;
+	int opt;
+
+	coord_cli_init(&cli, argv[0], usage);
+	while ((opt = getopt_long(argc, argv, COORD_CLI_SHORT "n", options, NULL)) != -1) {
+		if (!coord_cli_common(&cli, opt, optarg) && opt == 'n')
+			cli.dry_run = true;
+	}
+	if (optind < argc)
+		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+	coord_cli_config(&cli, &cfg);
+	struct coord_db *db = coord_cli_db(&cli, &cfg);
+	enum coord_err e = coord_maint_try_lock(db, COORD_LOCK_TEE_CLEANUP, &got);
+	if (e != COORD_OK)
+		coord_cli_die(&cli, coord_cli_db_exit_code(e), "cannot take the cleanup lock");
+	if (!got)
+		return 0;
+	e = coord_tee_cleanup(db, cli.dry_run, &n);
+	if (e != COORD_OK)
+		coord_cli_die(&cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
+			      "stopped: database error");
+	if (cli.dry_run)
+		printf("would delete %ld challenge(s), deactivate %ld session(s), delete %ld session(s)\n",
+		       n.challenges_deleted, n.sessions_expired, n.sessions_deleted);
+	else if (cli.verbose)
+		fprintf(stderr, "%s: deleted %ld challenge(s), deactivated %ld session(s), deleted %ld "
+				"session(s)\n", cli.program, n.challenges_deleted, n.sessions_expired,
+			n.sessions_deleted);
+	coord_db_free(db);
+	coord_config_release(&cfg);
+	return 0;
+}
