@@ -14,9 +14,11 @@
 #include <libpq-fe.h>
 
 #include "coord_buf.h"
+#include "coord_clientip.h"
 #include "coord_config.h"
 #include "coord_mem.h"
 #include "coord_parse.h"
+#include "coord_redis.h"
 #include "banned.h"
 
 enum kind {
@@ -245,138 +247,6 @@ bool coord_near_account_valid(const char *s)
 		}
 	}
 	return !prev_sep;
-}
-
-enum coord_err coord_cidr_parse(const char *s, struct coord_cidr *out)
-{
-	char addr[64];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	if (alen == 0 || alen >= sizeof(addr))
-		return COORD_ERR_INVALID;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, addr, out->addr) == 1) {
-		out->family = AF_INET;
-		out->prefix = 32;
-	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
-		out->family = AF_INET6;
-		out->prefix = 128;
-	} else {
-		return COORD_ERR_INVALID;
-	}
-	if (slash) {
-		int64_t p;
-		if (coord_parse_i64(slash + 1, strlen(slash + 1), 0, out->prefix, &p) != COORD_OK)
-			return COORD_ERR_INVALID;
-		out->prefix = (unsigned)p;
-	}
-	return COORD_OK;
-}
-
-bool coord_cidr_contains(const struct coord_cidr *c, int family, const unsigned char *addr)
-{
-	if (c->family != family)
-		return false;
-	unsigned bits = c->prefix, i = 0;
-	for (; bits >= 8; bits -= 8, i++)
-		if (c->addr[i] != addr[i])
-			return false;
-	if (bits) {
-		unsigned char mask = (unsigned char)(0xFF << (8 - bits));
-		if ((c->addr[i] & mask) != (addr[i] & mask))
-			return false;
-	}
-	return true;
-}
-
-static bool copy_decoded(const char *s, size_t len, char *out, size_t outsize)
-{
-	size_t n;
-	if (len >= outsize)
-		return false;
-	return coord_pct_decode(s, len, false, out, &n) == COORD_OK;
-}
-
-enum coord_err coord_redis_url_parse(const char *url, struct coord_redis_url *out)
-{
-	int64_t v;
-	memset(out, 0, sizeof(*out));
-	out->port = 6379;
-
-	if (strncmp(url, "unix://", 7) == 0) {
-		const char *path = url + 7;
-		const char *q = strchr(path, '?');
-		size_t plen = q ? (size_t)(q - path) : strlen(path);
-		if (plen == 0 || path[0] != '/' || plen >= sizeof(out->path))
-			return COORD_ERR_INVALID;
-		memcpy(out->path, path, plen);
-		out->is_unix = true;
-		if (q) {
-			if (strncmp(q, "?db=", 4) != 0 ||
-			    coord_parse_i64(q + 4, strlen(q + 4), 0, INT32_MAX, &v) != COORD_OK)
-				return COORD_ERR_INVALID;
-			out->db = (int)v;
-		}
-		return COORD_OK;
-	}
-	if (strncmp(url, "redis://", 8) != 0)
-		return COORD_ERR_INVALID;
-	const char *p = url + 8;
-	const char *end = p + strcspn(p, "/");
-	const char *at = NULL;
-	for (const char *c = p; c < end; c++)
-		if (*c == '@')
-			at = c;
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (!colon)
-			return COORD_ERR_INVALID;
-		if (!copy_decoded(p, (size_t)(colon - p), out->user, sizeof(out->user)) ||
-		    !copy_decoded(colon + 1, (size_t)(at - colon - 1), out->password,
-				  sizeof(out->password)))
-			return COORD_ERR_INVALID;
-		out->has_password = true;
-		p = at + 1;
-	}
-	const char *hend;
-	if (*p == '[') {
-		const char *rb = memchr(p, ']', (size_t)(end - p));
-		if (!rb)
-			return COORD_ERR_INVALID;
-		size_t hlen = (size_t)(rb - p - 1);
-		if (hlen == 0 || hlen >= sizeof(out->host))
-			return COORD_ERR_INVALID;
-		memcpy(out->host, p + 1, hlen);
-		unsigned char tmp[16];
-		if (inet_pton(AF_INET6, out->host, tmp) != 1)
-			return COORD_ERR_INVALID;
-		hend = rb + 1;
-	} else {
-		hend = p;
-		while (hend < end && *hend != ':')
-			hend++;
-		size_t hlen = (size_t)(hend - p);
-		if (hlen == 0 || hlen >= sizeof(out->host))
-			return COORD_ERR_INVALID;
-		for (const char *c = p; c < hend; c++)
-			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_')
-				return COORD_ERR_INVALID;
-		memcpy(out->host, p, hlen);
-	}
-	if (hend < end) {
-		if (*hend != ':' ||
-		    coord_parse_i64(hend + 1, (size_t)(end - hend - 1), 1, 65535, &v) != COORD_OK)
-			return COORD_ERR_INVALID;
-		out->port = (int)v;
-	}
-	if (*end == '/' && end[1] != '\0') {
-		if (coord_parse_i64(end + 1, strlen(end + 1), 0, INT32_MAX, &v) != COORD_OK)
-			return COORD_ERR_INVALID;
-		out->db = (int)v;
-	}
-	return COORD_OK;
 }
 
 static bool http_url_valid(const char *s)

@@ -119,10 +119,7 @@ enum coord_err coord_config_parse_file(const char *text, size_t len, char ***key
 				       char ***values, size_t *n, char *err, size_t errlen);
 void coord_config_file_free(char **keys, char **values, size_t n);
 
-/* Parsers shared with the tests. */
-enum coord_err coord_redis_url_parse(const char *url, struct coord_redis_url *out);
-enum coord_err coord_cidr_parse(const char *s, struct coord_cidr *out);
-bool coord_cidr_contains(const struct coord_cidr *c, int family, const unsigned char *addr);
+/* NEAR account ids: 2-64 of [a-z0-9], single separators - _ . inside. */
 bool coord_near_account_valid(const char *s);
 
 #endif

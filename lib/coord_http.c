@@ -16,6 +16,7 @@
 #include <fcgiapp.h>
 
 #include "coord_auth.h"
+#include "coord_clientip.h"
 #include "coord_crypto.h"
 #include "coord_http.h"
 #include "coord_log.h"
@@ -357,77 +358,6 @@ static void set_request_id(struct coord_req *r)
 	}
 	if (coord_random_hex(16, r->request_id) != COORD_OK)
 		snprintf(r->request_id, sizeof(r->request_id), "00000000000000000000000000000000");
-}
-
-static bool parse_ip(const char *s, size_t len, int *family, unsigned char addr[16])
-{
-	char tmp[INET6_ADDRSTRLEN + 8];
-	if (len == 0 || len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	if (inet_pton(AF_INET, tmp, addr) == 1) {
-		*family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, tmp, addr) == 1) {
-		*family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
-static bool trusted(const struct coord_config *cfg, int family, const unsigned char *addr)
-{
-	for (size_t i = 0; i < cfg->n_trusted_proxies; i++)
-		if (coord_cidr_contains(&cfg->trusted_proxies[i], family, addr))
-			return true;
-	return false;
-}
-
-static void canonical(int family, const unsigned char *addr, char out[static INET6_ADDRSTRLEN])
-{
-	if (!inet_ntop(family, addr, out, INET6_ADDRSTRLEN))
-		out[0] = '\0';
-}
-
-void coord_client_ip(const struct coord_config *cfg, const char *remote_addr,
-		     const char *forwarded_for, char out[static INET6_ADDRSTRLEN])
-{
-	int family;
-	unsigned char addr[16];
-
-	out[0] = '\0';
-	if (!remote_addr || !parse_ip(remote_addr, strlen(remote_addr), &family, addr)) {
-		snprintf(out, INET6_ADDRSTRLEN, "%s", remote_addr ? remote_addr : "");
-		return;
-	}
-	canonical(family, addr, out);
-	if (!trusted(cfg, family, addr) || !forwarded_for)
-		return;
-	/* right to left: skip trusted hops; the first untrusted one is the client */
-	const char *end = forwarded_for + strlen(forwarded_for);
-	while (end > forwarded_for) {
-		const char *start = end;
-		while (start > forwarded_for && start[-1] != ',')
-			start--;
-		const char *a = start, *b = end;
-		while (a < b && (*a == ' ' || *a == '\t'))
-			a++;
-		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-			b--;
-		end = start > forwarded_for ? start - 1 : forwarded_for;
-		if (a == b)
-			continue;
-		int f2;
-		unsigned char a2[16];
-		if (!parse_ip(a, (size_t)(b - a), &f2, a2))
-			return; /* unparsable: keep the last trusted hop */
-		canonical(f2, a2, out);
-		if (!trusted(cfg, f2, a2))
-			return;
-	}
-	/* every entry trusted: out holds the leftmost one */
 }
 
 static bool origin_allowed(struct coord_req *r, bool any)

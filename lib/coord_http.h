@@ -126,8 +126,4 @@ void coord_reply_field_error(struct coord_req *r, const char *field, const char 
 /* 503 unavailable / schema outdated, or 500 internal_error, for e. */
 void coord_reply_backend_error(struct coord_req *r, enum coord_err e);
 
-/* Client address of SPEC §1.7 (exposed for tests). */
-void coord_client_ip(const struct coord_config *cfg, const char *remote_addr,
-		     const char *forwarded_for, char out[static INET6_ADDRSTRLEN]);
-
 #endif

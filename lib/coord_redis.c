@@ -1,10 +1,14 @@
 #include <poll.h>
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coord_log.h"
 #include "coord_mem.h"
+#include "coord_parse.h"
 #include "coord_redis.h"
 #include "banned.h"
 
@@ -115,4 +119,92 @@ redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const cha
 		drop(r);
 	}
 	return rep;
+}
+
+static bool copy_decoded(const char *s, size_t len, char *out, size_t outsize)
+{
+	size_t n;
+	if (len >= outsize)
+		return false;
+	return coord_pct_decode(s, len, false, out, &n) == COORD_OK;
+}
+
+enum coord_err coord_redis_url_parse(const char *url, struct coord_redis_url *out)
+{
+	int64_t v;
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+
+	if (strncmp(url, "unix://", 7) == 0) {
+		const char *path = url + 7;
+		const char *q = strchr(path, '?');
+		size_t plen = q ? (size_t)(q - path) : strlen(path);
+		if (plen == 0 || path[0] != '/' || plen >= sizeof(out->path))
+			return COORD_ERR_INVALID;
+		memcpy(out->path, path, plen);
+		out->is_unix = true;
+		if (q) {
+			if (strncmp(q, "?db=", 4) != 0 ||
+			    coord_parse_i64(q + 4, strlen(q + 4), 0, INT32_MAX, &v) != COORD_OK)
+				return COORD_ERR_INVALID;
+			out->db = (int)v;
+		}
+		return COORD_OK;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		return COORD_ERR_INVALID;
+	const char *p = url + 8;
+	const char *end = p + strcspn(p, "/");
+	const char *at = NULL;
+	for (const char *c = p; c < end; c++)
+		if (*c == '@')
+			at = c;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!colon)
+			return COORD_ERR_INVALID;
+		if (!copy_decoded(p, (size_t)(colon - p), out->user, sizeof(out->user)) ||
+		    !copy_decoded(colon + 1, (size_t)(at - colon - 1), out->password,
+				  sizeof(out->password)))
+			return COORD_ERR_INVALID;
+		out->has_password = true;
+		p = at + 1;
+	}
+	const char *hend;
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+		if (!rb)
+			return COORD_ERR_INVALID;
+		size_t hlen = (size_t)(rb - p - 1);
+		if (hlen == 0 || hlen >= sizeof(out->host))
+			return COORD_ERR_INVALID;
+		memcpy(out->host, p + 1, hlen);
+		unsigned char tmp[16];
+		if (inet_pton(AF_INET6, out->host, tmp) != 1)
+			return COORD_ERR_INVALID;
+		hend = rb + 1;
+	} else {
+		hend = p;
+		while (hend < end && *hend != ':')
+			hend++;
+		size_t hlen = (size_t)(hend - p);
+		if (hlen == 0 || hlen >= sizeof(out->host))
+			return COORD_ERR_INVALID;
+		for (const char *c = p; c < hend; c++)
+			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_')
+				return COORD_ERR_INVALID;
+		memcpy(out->host, p, hlen);
+	}
+	if (hend < end) {
+		if (*hend != ':' ||
+		    coord_parse_i64(hend + 1, (size_t)(end - hend - 1), 1, 65535, &v) != COORD_OK)
+			return COORD_ERR_INVALID;
+		out->port = (int)v;
+	}
+	if (*end == '/' && end[1] != '\0') {
+		if (coord_parse_i64(end + 1, strlen(end + 1), 0, INT32_MAX, &v) != COORD_OK)
+			return COORD_ERR_INVALID;
+		out->db = (int)v;
+	}
+	return COORD_OK;
 }

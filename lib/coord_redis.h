@@ -10,8 +10,12 @@
 #include <hiredis/hiredis.h>
 
 #include "coord_config.h"
+#include "coord_err.h"
 
 struct coord_redis;
+
+/* REDIS_URL of SPEC §2.2: redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]. */
+enum coord_err coord_redis_url_parse(const char *url, struct coord_redis_url *out);
 
 /* url must outlive the handle. */
 struct coord_redis *coord_redis_new(const struct coord_redis_url *url);

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coord_clientip.h"
 #include "coord_config.h"
+#include "coord_redis.h"
 #include "tap.h"
 #include "banned.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "coord_config.h"
-#include "coord_http.h"
+#include "coord_clientip.h"
 #include "tap.h"
 #include "banned.h"
 
