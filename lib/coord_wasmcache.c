@@ -50,11 +50,13 @@ const struct coord_stmt coord_wasmcache_stmts[] = {
 	[WASM_VERIFIED] = { "wasm_verified",
 		"UPDATE wasm_cache SET verified_size = $2, verified_mtime_ns = $3, verified_inode = $4 "
 		"WHERE checksum = $1" },
-	/* advisory data: not worth waiting for the WAL flush */
+	/* a download counts itself and reads the row in one round trip; the
+	 * access counters are advisory data, not worth waiting for the WAL flush */
 	[WASM_TOUCH] = { "wasm_touch",
 		"WITH s AS (SELECT set_config('synchronous_commit', 'off', true)) "
 		"UPDATE wasm_cache SET last_accessed_at = now(), access_count = access_count + 1 "
-		"FROM s WHERE checksum = $1" },
+		"FROM s WHERE checksum = $1 "
+		"RETURNING content_hash, verified_size, verified_mtime_ns, verified_inode" },
 	[WASM_CREATED_AT] = { "wasm_created_at",
 		"SELECT " COORD_SQL_TS("created_at") " FROM wasm_cache WHERE checksum = $1" },
 	[WASM_INFO] = { "wasm_info",
@@ -334,7 +336,7 @@ enum coord_err coord_wasm_download(struct coord_db *db, const struct coord_confi
 	bool gone;
 	const char *p[] = { checksum };
 
-	enum coord_err e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_ROW], 1, p, &res);
+	enum coord_err e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_TOUCH], 1, p, &res);
 	if (e != COORD_OK)
 		return e;
 	if (PQntuples(res) == 0) {
@@ -372,7 +374,7 @@ enum coord_err coord_wasm_download(struct coord_db *db, const struct coord_confi
 			return e;
 	}
 	*size = f.size;
-	return coord_db_exec(db, &coord_wasmcache_stmts[WASM_TOUCH], 1, p, NULL);
+	return COORD_OK;
 }
 
 enum coord_err coord_wasm_exists(struct coord_db *db, const struct coord_config *cfg,

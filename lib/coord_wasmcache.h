@@ -51,9 +51,9 @@ enum coord_err coord_wasm_upload(struct coord_db *db, const struct coord_config 
 				 const struct coord_wasm_upload *u);
 
 /*
- * Checks a download: row and file present and intact (re-hashing when the
- * stat fingerprint changed; a corrupted file and its row are deleted),
- * then counts the access. On COORD_OK path (PATH_MAX bytes) and *size
+ * Counts the access and checks a download: row and file present and
+ * intact (re-hashing when the stat fingerprint changed; a corrupted file
+ * and its row are deleted), in one round trip when nothing changed. On COORD_OK path (PATH_MAX bytes) and *size
  * describe the file to send; COORD_ERR_NOT_FOUND otherwise.
  */
 enum coord_err coord_wasm_download(struct coord_db *db, const struct coord_config *cfg,

@@ -82,27 +82,20 @@ coord__alive() {
 	[[ ${stat%% *} != Z ]]
 }
 
-# Live, non-zombie processes of process group PGID, one pid per line.
+# Live, non-zombie processes of process group PGID, one pid per line (one ps, not a
+# process per /proc entry: that scan took seconds on a loaded machine).
 coord__group_members() {
-	local pgid=$1 f stat rest
-	local -a fields
-	for f in /proc/[0-9]*/stat; do
-		stat=$(cat "$f" 2>/dev/null) || continue
-		rest=${stat##*) }
-		read -r -a fields <<<"$rest"
-		# fields: state ppid pgrp ...
-		if [[ ${fields[2]} == "$pgid" && ${fields[0]} != Z ]]; then
-			f=${f#/proc/}
-			printf '%s\n' "${f%/stat}"
-		fi
-	done
+	ps -e -o pid=,pgid=,stat= | awk -v g="$1" '$2 == g && $3 !~ /^Z/ { print $1 }'
 }
 
 # Waits up to SECONDS (tenths allowed) until CHECK-COMMAND... fails.
 coord__wait_while() {
-	local deadline=$(($(date +%s%N) / 1000000 + ${1%.*} * 1000)) && shift
+	local now deadline
+	now=$(date +%s%N)
+	deadline=$((now / 1000000 + ${1%.*} * 1000)) && shift
 	while "$@"; do
-		(($(date +%s%N) / 1000000 >= deadline)) && return 1
+		now=$(date +%s%N)
+		((now / 1000000 >= deadline)) && return 1
 		sleep 0.1
 	done
 	return 0
