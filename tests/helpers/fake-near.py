@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""A small fake NEAR JSON-RPC server for the bats tests (SPEC §4.2).
+
+    fake-near.py --dir DIR [--port PORT] [--watch-pid PID]
+
+Listens on 127.0.0.1:PORT (0, the default, picks a free port) and writes the port it
+listens on to DIR/port once it accepts connections.  Every request is appended to
+DIR/requests.log as one JSON line:
+
+    {"seq":N,"time":UNIX,"method":"POST","path":"/","content_type":"...","body":"<raw text>"}
+
+Control files in DIR, read on every request (tests change them between requests):
+
+    keys       registered access keys, one a line: "ed25519:<base58>" (any account) or
+               "<account_id> ed25519:<base58>"; blank lines and "#" lines ignored
+    mode       normal | error | rpc-error | garbage | slow   (missing = normal)
+                 error      HTTP 500 with NEAR's INTERNAL_ERROR body
+                 rpc-error  HTTP 200 with a HANDLER_ERROR that is not "unknown key"
+                 garbage    HTTP 200 with a body that is not JSON
+                 slow       sleeps DIR/slow_seconds (default 10) and then answers normally
+    script     one mode a line: each request takes (and removes) the first line and answers
+               in that mode instead of DIR/mode; when empty, DIR/mode applies again
+    height     the chain tip height answered by "block" (default 123456)
+
+Answers (shapes of nearcore's JSON-RPC):
+
+    query/view_access_key  registered → result {nonce, permission:"FullAccess", block_height,
+                           block_hash}; unknown → HANDLER_ERROR/UNKNOWN_ACCESS_KEY
+    query/call_function    HANDLER_ERROR/NO_CONTRACT_CODE (no contract is deployed here)
+    block                  result {author, header:{height, hash, ...}, chunks:[]}
+    anything else          REQUEST_VALIDATION_ERROR (method not found / parse error)
+
+With --watch-pid the server exits as soon as that process is gone, so that a killed test
+run cannot leave it behind; the helpers also stop it explicitly (near_stop).
+"""
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+BLOCK_HASH = "EwkRecSP8GRvaxL7ynCEoHhsL1ksU6FsHVLCevcccF5q"
+LOCK = threading.Lock()
+SEQ = [0]
+
+
+def read_text(path, default=""):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+class State:
+    def __init__(self, directory):
+        self.dir = directory
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def mode(self):
+        return read_text(self.path("mode"), "normal").strip() or "normal"
+
+    def height(self):
+        try:
+            return int(read_text(self.path("height"), "123456").strip())
+        except ValueError:
+            return 123456
+
+    def slow_seconds(self):
+        try:
+            return float(read_text(self.path("slow_seconds"), "10").strip())
+        except ValueError:
+            return 10.0
+
+    def mode_for_request(self):
+        """The first line of DIR/script (removed), else DIR/mode."""
+        with LOCK:
+            lines = [l.strip() for l in read_text(self.path("script")).splitlines() if l.strip()]
+            if lines:
+                with open(self.path("script"), "w", encoding="utf-8") as f:
+                    f.write("".join(l + "\n" for l in lines[1:]))
+                return lines[0]
+        return self.mode()
+
+    def key_registered(self, account, key):
+        for line in read_text(self.path("keys")).splitlines():
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            if len(parts) == 1 and parts[0] == key:
+                return True
+            if len(parts) >= 2 and parts[0] == account and parts[1] == key:
+                return True
+        return False
+
+    def log(self, handler, body):
+        with LOCK:
+            SEQ[0] += 1
+            entry = {
+                "seq": SEQ[0],
+                "time": round(time.time(), 3),
+                "method": handler.command,
+                "path": handler.path,
+                "content_type": handler.headers.get("Content-Type"),
+                "body": body.decode("utf-8", "replace"),
+            }
+            with open(self.path("requests.log"), "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry, separators=(",", ":")) + "\n")
+
+
+def rpc_error(req_id, name, cause, info, code, message, data):
+    return {
+        "jsonrpc": "2.0",
+        "error": {
+            "name": name,
+            "cause": {"name": cause, "info": info},
+            "code": code,
+            "message": message,
+            "data": data,
+        },
+        "id": req_id,
+    }
+
+
+def internal_error(req_id):
+    return rpc_error(req_id, "INTERNAL_ERROR", "INTERNAL_ERROR",
+                     {"error_message": "fake-near: injected failure"}, -32000,
+                     "Server error", "fake-near: injected failure")
+
+
+def handler_error(req_id):
+    # A real HANDLER_ERROR that says nothing about the key being absent.
+    return rpc_error(req_id, "HANDLER_ERROR", "NO_SYNCED_BLOCKS", {}, -32000, "Server error",
+                     "There are no fully synchronized blocks on the node yet")
+
+
+def answer(state, request):
+    """(status, JSON object) for one parsed JSON-RPC request."""
+    req_id = request.get("id") if isinstance(request, dict) else None
+    if not isinstance(request, dict):
+        return 400, rpc_error(None, "REQUEST_VALIDATION_ERROR", "PARSE_ERROR",
+                              {"error_message": "not an object"}, -32700, "Parse error",
+                              "not an object")
+    method = request.get("method")
+    params = request.get("params")
+    if method == "block":
+        height = state.height()
+        return 200, {
+            "jsonrpc": "2.0",
+            "result": {
+                "author": "fake-near.testnet",
+                "chunks": [],
+                "header": {
+                    "height": height,
+                    "prev_height": height - 1,
+                    "epoch_id": "11111111111111111111111111111111",
+                    "hash": BLOCK_HASH,
+                    "prev_hash": BLOCK_HASH,
+                    "timestamp": 1700000000000000000,
+                    "timestamp_nanosec": "1700000000000000000",
+                    "chunks_included": 4,
+                },
+            },
+            "id": req_id,
+        }
+    if method == "query" and isinstance(params, dict):
+        rtype = params.get("request_type")
+        account = params.get("account_id")
+        if rtype == "view_access_key":
+            key = params.get("public_key")
+            if isinstance(key, str) and state.key_registered(account, key):
+                return 200, {
+                    "jsonrpc": "2.0",
+                    "result": {
+                        "block_hash": BLOCK_HASH,
+                        "block_height": state.height(),
+                        "nonce": 1,
+                        "permission": "FullAccess",
+                    },
+                    "id": req_id,
+                }
+            return 200, rpc_error(
+                req_id, "HANDLER_ERROR", "UNKNOWN_ACCESS_KEY",
+                {"public_key": key, "block_height": state.height(), "block_hash": BLOCK_HASH},
+                -32000, "Server error",
+                "Access key for public key %s does not exist while viewing" % key)
+        if rtype == "call_function":
+            return 200, rpc_error(
+                req_id, "HANDLER_ERROR", "NO_CONTRACT_CODE",
+                {"contract_account_id": account, "block_height": state.height(),
+                 "block_hash": BLOCK_HASH},
+                -32000, "Server error",
+                "Contract code for contract ID #%s has never been observed on the node" % account)
+    return 200, rpc_error(req_id, "REQUEST_VALIDATION_ERROR", "METHOD_NOT_FOUND",
+                          {"method_name": method}, -32601, "Method not found", method)
+
+
+def make_handler(state):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "fake-near/1"
+
+        def log_message(self, fmt, *args):  # quiet
+            pass
+
+        def send(self, status, payload, content_type="application/json"):
+            if isinstance(payload, (dict, list)):
+                data = json.dumps(payload, separators=(",", ":")).encode()
+            else:
+                data = payload
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout): nothing to do
+
+        def do_GET(self):
+            if self.path == "/__fake_ping":
+                self.send(200, {"ok": True})
+                return
+            state.log(self, b"")
+            self.send(405, b"POST only\n", "text/plain")
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            state.log(self, body)
+            mode = state.mode_for_request()
+            try:
+                request = json.loads(body)
+            except ValueError:
+                request = None
+            req_id = request.get("id") if isinstance(request, dict) else None
+            if mode == "error":
+                self.send(500, internal_error(req_id))
+                return
+            if mode == "rpc-error":
+                self.send(200, handler_error(req_id))
+                return
+            if mode == "garbage":
+                self.send(200, b"<html><body>502 Bad Gateway</body></html>\n", "text/html")
+                return
+            if mode == "slow":
+                time.sleep(state.slow_seconds())
+            if request is None:
+                self.send(400, rpc_error(None, "REQUEST_VALIDATION_ERROR", "PARSE_ERROR",
+                                         {"error_message": "invalid JSON"}, -32700,
+                                         "Parse error", "invalid JSON"))
+                return
+            status, obj = answer(state, request)
+            self.send(status, obj)
+
+    return Handler
+
+
+def watch(pid):
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
+        time.sleep(0.5)
+
+
+def main():
+    p = argparse.ArgumentParser(description="fake NEAR JSON-RPC server for tests")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--watch-pid", type=int, default=0)
+    args = p.parse_args()
+
+    state = State(args.dir)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    server.daemon_threads = True
+    if args.watch_pid:
+        threading.Thread(target=watch, args=(args.watch_pid,), daemon=True).start()
+    port = server.server_address[1]
+    tmp = state.path("port.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("%d\n" % port)
+    os.rename(tmp, state.path("port"))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
