@@ -27,7 +27,6 @@ int main(int argc, char **argv)
 	struct coord_cli cli;
 	struct coord_config cfg;
 	struct coord_reap_counts n;
-	bool got;
 	int opt;
 
 	coord_cli_init(&cli, argv[0], usage);
@@ -38,14 +37,11 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
 	coord_cli_config(&cli, &cfg);
-	struct coord_db *db = coord_cli_db(&cli, &cfg);
-	enum coord_err e = coord_maint_try_lock(db, COORD_LOCK_REAP, &got);
-	if (e != COORD_OK)
-		coord_cli_die(&cli, coord_cli_db_exit_code(e), "cannot take the reaper lock");
-	if (!got)
-		return 0; /* another run holds it */
+	struct coord_db *db = coord_cli_maint_db(&cli, &cfg, COORD_LOCK_REAP);
+	if (!db)
+		return 0; /* another run holds the lock */
 	struct coord_redis *redis = coord_redis_new(&cfg.redis);
-	e = coord_reap(db, redis, &cfg, cli.dry_run, cli.dry_run ? stdout : NULL, &n);
+	enum coord_err e = coord_reap(db, redis, &cfg, cli.dry_run, cli.dry_run ? stdout : NULL, &n);
 	if (e != COORD_OK)
 		coord_cli_die(&cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
 			      "stopped: database error");

@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 	struct coord_cli cli;
 	struct coord_config cfg;
 	const char *which = "all";
-	bool reset = false, got;
+	bool reset = false;
 	int opt;
 
 	coord_cli_init(&cli, argv[0], usage);
@@ -60,16 +60,13 @@ int main(int argc, char **argv)
 		last = first;
 	}
 	coord_cli_config(&cli, &cfg);
-	struct coord_db *db = coord_cli_db(&cli, &cfg);
-	enum coord_err e = coord_maint_try_lock(db, COORD_LOCK_REQUEUE, &got);
-	if (e != COORD_OK)
-		coord_cli_die(&cli, coord_cli_db_exit_code(e), "cannot take the requeue lock");
-	if (!got)
-		return 0;
+	struct coord_db *db = coord_cli_maint_db(&cli, &cfg, COORD_LOCK_REQUEUE);
+	if (!db)
+		return 0; /* another run holds the lock */
 	struct coord_redis *redis = coord_redis_new(&cfg.redis);
 	for (int i = first; i <= last; i++) {
 		long pushed;
-		e = coord_requeue(db, redis, &cfg, all[i], reset, cli.dry_run,
+		enum coord_err e = coord_requeue(db, redis, &cfg, all[i], reset, cli.dry_run,
 				  cli.dry_run ? stdout : NULL, &pushed);
 		if (e == COORD_ERR_UNAVAILABLE)
 			coord_cli_die(&cli, EX_UNAVAILABLE, "Redis or PostgreSQL cannot be reached");

@@ -27,7 +27,6 @@ int main(int argc, char **argv)
 	struct coord_cli cli;
 	struct coord_config cfg;
 	struct coord_tee_cleanup_counts n;
-	bool got;
 	int opt;
 
 	coord_cli_init(&cli, argv[0], usage);
@@ -38,13 +37,10 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
 	coord_cli_config(&cli, &cfg);
-	struct coord_db *db = coord_cli_db(&cli, &cfg);
-	enum coord_err e = coord_maint_try_lock(db, COORD_LOCK_TEE_CLEANUP, &got);
-	if (e != COORD_OK)
-		coord_cli_die(&cli, coord_cli_db_exit_code(e), "cannot take the cleanup lock");
-	if (!got)
-		return 0;
-	e = coord_tee_cleanup(db, cli.dry_run, &n);
+	struct coord_db *db = coord_cli_maint_db(&cli, &cfg, COORD_LOCK_TEE_CLEANUP);
+	if (!db)
+		return 0; /* another run holds the lock */
+	enum coord_err e = coord_tee_cleanup(db, cli.dry_run, &n);
 	if (e != COORD_OK)
 		coord_cli_die(&cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
 			      "stopped: database error");

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 	struct coord_evict_counts n;
 	const char *max_bytes = NULL;
 	int64_t cap;
-	bool verify = false, got;
+	bool verify = false;
 	int opt;
 
 	coord_cli_init(&cli, argv[0], usage);
@@ -58,13 +58,11 @@ int main(int argc, char **argv)
 	if (!max_bytes)
 		cap = cfg.wasm_cache_max_bytes;
 	coord_config_cache_dir_or_exit(&cfg);
-	struct coord_db *db = coord_cli_db(&cli, &cfg);
-	enum coord_err e = coord_maint_try_lock(db, COORD_LOCK_WASM_EVICT, &got);
-	if (e != COORD_OK)
-		coord_cli_die(&cli, coord_cli_db_exit_code(e), "cannot take the eviction lock");
-	if (!got)
-		return 0;
-	e = coord_wasm_evict(db, &cfg, cap, verify, cli.dry_run, cli.dry_run ? stdout : NULL, &n);
+	struct coord_db *db = coord_cli_maint_db(&cli, &cfg, COORD_LOCK_WASM_EVICT);
+	if (!db)
+		return 0; /* another run holds the lock */
+	enum coord_err e = coord_wasm_evict(db, &cfg, cap, verify, cli.dry_run,
+					    cli.dry_run ? stdout : NULL, &n);
 	if (e == COORD_ERR_IO)
 		coord_cli_die(&cli, EX_IOERR, "cannot read %s", cfg.wasm_cache_dir);
 	if (e != COORD_OK)

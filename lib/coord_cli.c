@@ -6,6 +6,7 @@
 #include "coord_cli.h"
 #include "coord_httpc.h"
 #include "coord_log.h"
+#include "coord_maint.h"
 #include "banned.h"
 
 void coord_cli_init(struct coord_cli *cli, const char *argv0, const char *usage)
@@ -87,6 +88,22 @@ struct coord_db *coord_cli_db(const struct coord_cli *cli, const struct coord_co
 		coord_cli_die(cli, EX_UNAVAILABLE, "cannot reach the database");
 	if (e != COORD_OK)
 		coord_cli_die(cli, EX_SOFTWARE, "cannot prepare the statements (run with -v for details)");
+	return db;
+}
+
+struct coord_db *coord_cli_maint_db(const struct coord_cli *cli, const struct coord_config *cfg,
+				    int64_t lock_id)
+{
+	bool got;
+	struct coord_db *db = coord_cli_db(cli, cfg);
+	enum coord_err e = coord_maint_try_lock(db, lock_id, &got);
+	if (e != COORD_OK)
+		coord_cli_die(cli, coord_cli_db_exit_code(e), "cannot take advisory lock %lld",
+			      (long long)lock_id);
+	if (!got) {
+		coord_db_free(db);
+		return NULL;
+	}
 	return db;
 }
 

@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sysexits.h>
 
 #include "coord_config.h"
@@ -48,6 +49,13 @@ void coord_cli_config(struct coord_cli *cli, struct coord_config *cfg);
  * 69 when it cannot be reached or its schema is outdated.
  */
 struct coord_db *coord_cli_db(const struct coord_cli *cli, const struct coord_config *cfg);
+/*
+ * The start of a maintenance program (SPEC §6.1): the database, then the
+ * program's session advisory lock. NULL when another run holds the lock
+ * (the program then exits 0 without a word); exits 69/70 on errors.
+ */
+struct coord_db *coord_cli_maint_db(const struct coord_cli *cli, const struct coord_config *cfg,
+				    int64_t lock_id);
 /* Exit code for a failed database call: 69, 75 (conflict) or 70. */
 int coord_cli_db_exit_code(enum coord_err e);
 
