@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 		COORD_CLI_LONG,
 		{ "dir", required_argument, NULL, OPT_DIR },
 		{ "status", no_argument, NULL, OPT_STATUS },
-		{ "dry-run", no_argument, NULL, 'n' },
+		COORD_CLI_DRY_RUN,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct coord_cli cli;
@@ -52,11 +52,8 @@ int main(int argc, char **argv)
 			dir = optarg;
 		else if (opt == OPT_STATUS)
 			status_only = true;
-		else if (opt == 'n')
-			cli.dry_run = true;
 	}
-	if (optind < argc)
-		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+	coord_cli_no_operands(&cli, argc, argv);
 	if (status_only && cli.dry_run)
 		coord_cli_usage_error(&cli, "--status and --dry-run exclude each other");
 	coord_cli_config(&cli, &cfg);

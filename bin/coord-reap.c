@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		COORD_CLI_LONG,
-		{ "dry-run", no_argument, NULL, 'n' },
+		COORD_CLI_DRY_RUN,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct coord_cli cli;
@@ -31,11 +31,9 @@ int main(int argc, char **argv)
 
 	coord_cli_init(&cli, argv[0], usage);
 	while ((opt = getopt_long(argc, argv, COORD_CLI_SHORT "n", options, NULL)) != -1) {
-		if (!coord_cli_common(&cli, opt, optarg) && opt == 'n')
-			cli.dry_run = true;
+		coord_cli_common(&cli, opt, optarg);
 	}
-	if (optind < argc)
-		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+	coord_cli_no_operands(&cli, argc, argv);
 	coord_cli_config(&cli, &cfg);
 	struct coord_db *db = coord_cli_maint_db(&cli, &cfg, COORD_LOCK_REAP);
 	if (!db)

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 		COORD_CLI_LONG,
 		{ "queue", required_argument, NULL, OPT_QUEUE },
 		{ "reset", no_argument, NULL, OPT_RESET },
-		{ "dry-run", no_argument, NULL, 'n' },
+		COORD_CLI_DRY_RUN,
 		{ NULL, 0, NULL, 0 },
 	};
 	static const enum coord_queue all[] = { COORD_Q_COMPILE, COORD_Q_EXECUTE, COORD_Q_SYSTEM };
@@ -45,11 +45,8 @@ int main(int argc, char **argv)
 			which = optarg;
 		else if (opt == OPT_RESET)
 			reset = true;
-		else if (opt == 'n')
-			cli.dry_run = true;
 	}
-	if (optind < argc)
-		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+	coord_cli_no_operands(&cli, argc, argv);
 	int first = 0, last = 2;
 	if (strcmp(which, "all") != 0) {
 		for (first = 0; first < 3 && strcmp(coord_queue_name(all[first]), which) != 0; first++)

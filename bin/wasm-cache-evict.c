@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 		COORD_CLI_LONG,
 		{ "max-bytes", required_argument, NULL, OPT_MAX },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
-		{ "dry-run", no_argument, NULL, 'n' },
+		COORD_CLI_DRY_RUN,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct coord_cli cli;
@@ -47,11 +47,8 @@ int main(int argc, char **argv)
 			max_bytes = optarg;
 		else if (opt == OPT_VERIFY)
 			verify = true;
-		else if (opt == 'n')
-			cli.dry_run = true;
 	}
-	if (optind < argc)
-		coord_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+	coord_cli_no_operands(&cli, argc, argv);
 	if (max_bytes && coord_parse_i64(max_bytes, strlen(max_bytes), 0, INT64_MAX, &cap) != COORD_OK)
 		coord_cli_die(&cli, EX_DATAERR, "--max-bytes must be an integer from 0 to 2^63-1");
 	coord_cli_config(&cli, &cfg);

@@ -38,6 +38,9 @@ bool coord_cli_common(struct coord_cli *cli, int opt, const char *arg)
 	case 'v':
 		cli->verbose = true;
 		return true;
+	case 'n':
+		cli->dry_run = true;
+		return true;
 	case '?':
 	case ':':
 		fputs(cli->usage, stderr);
@@ -45,6 +48,12 @@ bool coord_cli_common(struct coord_cli *cli, int opt, const char *arg)
 	default:
 		return false;
 	}
+}
+
+void coord_cli_no_operands(const struct coord_cli *cli, int argc, char **argv)
+{
+	if (optind < argc)
+		coord_cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 }
 
 void coord_cli_die(const struct coord_cli *cli, int code, const char *fmt, ...)

@@ -29,13 +29,18 @@ struct coord_cli {
 	{ "config", required_argument, NULL, 'c' },         \
 	{ "quiet", no_argument, NULL, 'q' },                \
 	{ "verbose", no_argument, NULL, 'v' }
+/* For the programs that take -n (add "n" to their short options too). */
+#define COORD_CLI_DRY_RUN { "dry-run", no_argument, NULL, 'n' }
 
 void coord_cli_init(struct coord_cli *cli, const char *argv0, const char *usage);
 /*
- * Handles one getopt_long result if it is a common option (-h and -V exit
- * 0 here; '?' and ':' exit 64). Returns false for the caller's own options.
+ * Handles one getopt_long result if it is a common option, -n included
+ * (-h and -V exit 0 here; '?' and ':' exit 64). Returns false for the
+ * caller's own options.
  */
 bool coord_cli_common(struct coord_cli *cli, int opt, const char *arg);
+/* After getopt_long: a leftover operand is a usage error (exit 64). */
+void coord_cli_no_operands(const struct coord_cli *cli, int argc, char **argv);
 /* "<program>: <message>" on stderr, then exit(code). */
 void coord_cli_die(const struct coord_cli *cli, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
