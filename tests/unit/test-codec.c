@@ -33,24 +33,6 @@ static const char *err_name(enum coord_err e)
 	}
 }
 
-/* Printable form of len bytes for a TAP line (rotating static buffers). */
-static const char *show(const char *s, size_t len)
-{
-	static char bufs[4][512];
-	static int next;
-	char *out = bufs[next++ % 4];
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 5 < sizeof(bufs[0]); i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, sizeof(bufs[0]) - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static bool all_are(const unsigned char *p, size_t n, unsigned char c)
 {
 	for (size_t i = 0; i < n; i++)

@@ -21,26 +21,6 @@
 #define S(x) x, sizeof(x) - 1
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Printable form of len bytes for a TAP line (rotating static buffers). */
-static const char *show(const char *s, size_t len)
-{
-	static char bufs[4][256];
-	static int next;
-	char *out = bufs[next++ % 4];
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 8 < sizeof(bufs[0]); i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, sizeof(bufs[0]) - o, "\\x%02x", c);
-	}
-	if (o + 8 >= sizeof(bufs[0]))
-		o += (size_t)snprintf(out + o, sizeof(bufs[0]) - o, "...");
-	out[o] = '\0';
-	return out;
-}
-
 static const char *shows(const char *s)
 {
 	return s ? show(s, strlen(s)) : "(null)";

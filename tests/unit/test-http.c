@@ -15,24 +15,6 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Printable form of a string for a TAP line (rotating static buffers). */
-static const char *show(const char *s)
-{
-	static char bufs[4][256];
-	static int next;
-	char *out = bufs[next++ % 4];
-	size_t o = 0;
-	for (size_t i = 0; s[i] && o + 8 < sizeof(bufs[0]); i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, sizeof(bufs[0]) - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static const char *const proxies[] = { "10.0.0.0/8", "192.168.1.1", "::1", "fd00::/8" };
 
 static const struct {
@@ -120,7 +102,7 @@ static void test_client_ip(void)
 		bool good = memchr(out, '\0', sizeof(out)) && strcmp(out, ip_cases[i].want) == 0;
 		ok(good, "client_ip #%zu REMOTE_ADDR=%s X-Forwarded-For=%s%s%s -> %s (got %.*s)", i,
 		   ip_cases[i].remote, ip_cases[i].xff ? "\"" : "",
-		   ip_cases[i].xff ? show(ip_cases[i].xff) : "(none)", ip_cases[i].xff ? "\"" : "",
+		   ip_cases[i].xff ? show(ip_cases[i].xff, strlen(ip_cases[i].xff)) : "(none)", ip_cases[i].xff ? "\"" : "",
 		   ip_cases[i].want, (int)sizeof(out), out);
 	}
 }
