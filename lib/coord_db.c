@@ -13,6 +13,7 @@ struct coord_db {
 	bool check_schema;
 	PGconn *conn;
 	bool prepared;
+	uint64_t cache_generation;
 	char sqlstate[6];
 	int64_t ms;
 };
@@ -78,6 +79,7 @@ static enum coord_err connect_db(struct coord_db *db)
 		return COORD_ERR_UNAVAILABLE;
 	}
 	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
+	db->cache_generation++; /* notifications may have been missed while disconnected */
 	PGresult *r = PQexec(db->conn, "SET TIME ZONE 'UTC'");
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
@@ -134,6 +136,16 @@ static enum coord_err check_and_prepare(struct coord_db *db)
 			}
 		}
 	}
+	PGresult *r = PQexec(db->conn, "LISTEN " COORD_DB_CACHE_CHANNEL);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_pg_error("listen", PQresultErrorMessage(r));
+	PQclear(r);
+	if (!ok) {
+		bool down = PQstatus(db->conn) != CONNECTION_OK;
+		drop(db);
+		return down ? COORD_ERR_UNAVAILABLE : COORD_ERR_INTERNAL;
+	}
 	db->prepared = true;
 	return COORD_OK;
 }
@@ -152,6 +164,18 @@ enum coord_err coord_db_ready(struct coord_db *db)
 	}
 	db->ms += coord_monotonic_ms() - t0;
 	return e;
+}
+
+uint64_t coord_db_cache_generation(struct coord_db *db)
+{
+	if (db->conn && PQconsumeInput(db->conn)) {
+		PGnotify *n;
+		while ((n = PQnotifies(db->conn)) != NULL) {
+			db->cache_generation++;
+			PQfreemem(n);
+		}
+	}
+	return db->cache_generation;
 }
 
 enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,

@@ -59,6 +59,17 @@ enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, i
 enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,
 				 const char *const *params, const int *lengths, PGresult **res);
 
+/*
+ * Rows a program keeps in memory (worker tokens, lib/coord_auth.c) are
+ * valid while this number is unchanged. It changes when the connection is
+ * (re)opened and when a NOTIFY on COORD_DB_CACHE_CHANNEL arrives (the
+ * triggers of sql/007_token_cache.sql send one when such rows change; the
+ * serving connections LISTEN once prepared). Reads what the server has
+ * already sent, without blocking; call it outside a transaction.
+ */
+#define COORD_DB_CACHE_CHANNEL "coord_cache_invalidate"
+uint64_t coord_db_cache_generation(struct coord_db *db);
+
 /* Transactions on the thread's connection. */
 enum coord_err coord_db_begin(struct coord_db *db);
 enum coord_err coord_db_commit(struct coord_db *db);
