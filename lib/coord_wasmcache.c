@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +51,11 @@ const struct coord_stmt coord_wasmcache_stmts[] = {
 	[WASM_VERIFIED] = { "wasm_verified",
 		"UPDATE wasm_cache SET verified_size = $2, verified_mtime_ns = $3, verified_inode = $4 "
 		"WHERE checksum = $1" },
-	/* a download counts itself and reads the row in one round trip; the
-	 * access counters are advisory data, not worth waiting for the WAL flush */
+	/* downloads count themselves ($2 of them, see touch_shared) and read the row in one
+	 * round trip; the access counters are advisory data, not worth waiting for the WAL */
 	[WASM_TOUCH] = { "wasm_touch",
 		"WITH s AS (SELECT set_config('synchronous_commit', 'off', true)) "
-		"UPDATE wasm_cache SET last_accessed_at = now(), access_count = access_count + 1 "
+		"UPDATE wasm_cache SET last_accessed_at = now(), access_count = access_count + $2 "
 		"FROM s WHERE checksum = $1 "
 		"RETURNING content_hash, verified_size, verified_mtime_ns, verified_inode" },
 	[WASM_CREATED_AT] = { "wasm_created_at",
@@ -326,30 +327,128 @@ out:
 	return e;
 }
 
+/* What a download needs of its row. */
+struct touched_row {
+	bool found;
+	char content_hash[65];
+	struct fingerprint verified;
+};
+
+static enum coord_err touch(struct coord_db *db, const char *checksum, unsigned downloads,
+			    struct touched_row *row)
+{
+	char n[16];
+	PGresult *res;
+	snprintf(n, sizeof(n), "%u", downloads);
+	const char *p[] = { checksum, n };
+	enum coord_err e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_TOUCH], 2, p, &res);
+	if (e != COORD_OK)
+		return e;
+	row->found = PQntuples(res) == 1;
+	if (row->found) {
+		snprintf(row->content_hash, sizeof(row->content_hash), "%s", PQgetvalue(res, 0, 0));
+		row->verified = (struct fingerprint){
+			strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+			strtoll(PQgetvalue(res, 0, 2), NULL, 10),
+			strtoll(PQgetvalue(res, 0, 3), NULL, 10),
+		};
+	}
+	PQclear(res);
+	return COORD_OK;
+}
+
+/*
+ * Group commit of the touch. Concurrent downloads of one checksum in this process share one
+ * UPDATE (access_count + the number of them) instead of queueing on the row's lock one by one:
+ * a download joins the next round of its checksum's group; the first of a round to find no
+ * round running runs it for all who joined, the others wait for its result. Every download
+ * has still been counted, and has read the row, before it is answered.
+ */
+#define TOUCH_GROUPS 64
+
+struct touch_group {
+	char checksum[65];
+	unsigned users;	     /* downloads holding the group; 0: free */
+	unsigned joined;     /* downloads in the open round */
+	bool running;	     /* a round is in the database now */
+	uint64_t open_round; /* the round downloads join now */
+	uint64_t done_round; /* the last round finished */
+	enum coord_err err;  /* and its outcome */
+	struct touched_row row;
+};
+
+static pthread_mutex_t touch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t touch_done = PTHREAD_COND_INITIALIZER;
+static struct touch_group touch_groups[TOUCH_GROUPS];
+
+static struct touch_group *touch_group_of(const char *checksum)
+{
+	struct touch_group *free_group = NULL;
+	for (size_t i = 0; i < TOUCH_GROUPS; i++) {
+		struct touch_group *g = &touch_groups[i];
+		if (g->users && strcmp(g->checksum, checksum) == 0)
+			return g;
+		if (!g->users && !free_group)
+			free_group = g;
+	}
+	if (free_group) {
+		*free_group = (struct touch_group){ .open_round = 1 };
+		snprintf(free_group->checksum, sizeof(free_group->checksum), "%s", checksum);
+	}
+	return free_group;
+}
+
+static enum coord_err touch_shared(struct coord_db *db, const char *checksum,
+				   struct touched_row *row)
+{
+	pthread_mutex_lock(&touch_lock);
+	struct touch_group *g = touch_group_of(checksum);
+	if (!g) { /* more downloads at once than groups: count this one alone */
+		pthread_mutex_unlock(&touch_lock);
+		return touch(db, checksum, 1, row);
+	}
+	g->users++;
+	g->joined++;
+	uint64_t round = g->open_round;
+	while (g->done_round < round && g->running)
+		pthread_cond_wait(&touch_done, &touch_lock);
+	if (g->done_round < round) {
+		unsigned downloads = g->joined;
+		struct touched_row r = { 0 };
+		g->joined = 0;
+		g->open_round++;
+		g->running = true;
+		pthread_mutex_unlock(&touch_lock);
+		enum coord_err e = touch(db, checksum, downloads, &r);
+		pthread_mutex_lock(&touch_lock);
+		g->err = e;
+		g->row = r;
+		g->done_round = round;
+		g->running = false;
+		pthread_cond_broadcast(&touch_done);
+	}
+	/* a later round's result may be here already: it read the row after ours did */
+	enum coord_err e = g->err;
+	*row = g->row;
+	g->users--;
+	pthread_mutex_unlock(&touch_lock);
+	return e;
+}
+
 enum coord_err coord_wasm_download(struct coord_db *db, const struct coord_config *cfg,
 				   const char *checksum, char *path, size_t pathlen,
 				   int64_t *size)
 {
 	char hash[65];
 	struct fingerprint f;
-	PGresult *res;
+	struct touched_row row;
 	bool gone;
-	const char *p[] = { checksum };
 
-	enum coord_err e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_TOUCH], 1, p, &res);
+	enum coord_err e = touch_shared(db, checksum, &row);
 	if (e != COORD_OK)
 		return e;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
+	if (!row.found)
 		return COORD_ERR_NOT_FOUND;
-	}
-	struct fingerprint verified = {
-		strtoll(PQgetvalue(res, 0, 1), NULL, 10), strtoll(PQgetvalue(res, 0, 2), NULL, 10),
-		strtoll(PQgetvalue(res, 0, 3), NULL, 10),
-	};
-	char content_hash[65];
-	snprintf(content_hash, sizeof(content_hash), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
 
 	wasm_path(cfg, checksum, path, pathlen);
 	if (!fingerprint_of(path, &f)) {
@@ -360,8 +459,9 @@ enum coord_err coord_wasm_download(struct coord_db *db, const struct coord_confi
 			return COORD_ERR_NOT_FOUND;
 		fingerprint_of(path, &f);
 	}
-	if (f.size != verified.size || f.mtime_ns != verified.mtime_ns || f.inode != verified.inode) {
-		if (coord_sha256_file(path, hash) == COORD_OK && strcmp(hash, content_hash) == 0) {
+	if (f.size != row.verified.size || f.mtime_ns != row.verified.mtime_ns ||
+	    f.inode != row.verified.inode) {
+		if (coord_sha256_file(path, hash) == COORD_OK && strcmp(hash, row.content_hash) == 0) {
 			e = record_verified(db, checksum, &f);
 		} else {
 			bool corrupt;
