@@ -113,3 +113,34 @@ load ../helpers/cgi
 	req DELETE /admin/workers/x --data-binary @"$BATS_TEST_TMPDIR/big"
 	assert_equal "$status" 401
 }
+
+# statuses TOKEN N: N requests at once (up to 32 in flight, as many as worker.fcgi has
+# threads), one HTTP status per line, sorted and counted ("64 200").
+statuses() {
+	local args=() i
+	for ((i = 0; i < $2; i++)); do
+		args+=(-o /dev/null "$BASE_URL/workers/block-cursor")
+	done
+	curl -s --parallel --parallel-max 32 -w '%{http_code}\n' \
+		-H "Authorization: Bearer $1" "${args[@]}" | sort | uniq -c | awk '{print $1, $2}'
+}
+
+# Each serving thread remembers the tokens it validated (no database round trip on a hit);
+# every change that can revoke one notifies all serving connections (sql/007_token_cache.sql).
+# The token is first used on many threads at once, so that most of them remember it.
+@test "a token every thread remembers stops working as soon as it is revoked, whatever revokes it" {
+	token=$(coord_worker_token remembered)
+	assert_equal "$(statuses "$token" 96)" "96 200"
+	coord_psql "UPDATE worker_auth_tokens SET is_active = false WHERE worker_name = 'remembered'"
+	assert_equal "$(statuses "$token" 96)" "96 401"
+
+	coord_psql "UPDATE worker_auth_tokens SET is_active = true WHERE worker_name = 'remembered'"
+	assert_equal "$(statuses "$token" 96)" "96 200"
+	"$COORD_BUILD_DIR/bin/coord-worker-token" revoke --name remembered --quiet
+	assert_equal "$(statuses "$token" 96)" "96 401"
+
+	token=$(coord_worker_token deleted)
+	assert_equal "$(statuses "$token" 96)" "96 200"
+	coord_psql "DELETE FROM worker_auth_tokens WHERE worker_name = 'deleted'"
+	assert_equal "$(statuses "$token" 96)" "96 401"
+}
