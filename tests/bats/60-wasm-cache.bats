@@ -243,6 +243,35 @@ check_download() {
 	assert_equal "$(col "$c" access_count)" 2
 }
 
+# Concurrent downloads of one checksum in a process share one touch (lib/coord_wasmcache.c,
+# group commit): each of them must still be counted exactly once, and answered the bytes.
+@test "concurrent downloads of two checksums are each counted exactly once" {
+	local a b fa=$BATS_TEST_TMPDIR/ca fb=$BATS_TEST_TMPDIR/cb args=() i codes
+	a=$(cs concurrent-a)
+	b=$(cs concurrent-b)
+	head -c 70000 /dev/urandom >"$fa"
+	head -c 30000 /dev/urandom >"$fb"
+	use_mode x-sendfile
+	upload "$a" "$fa"
+	assert_equal "$status" 201
+	upload "$b" "$fb"
+	assert_equal "$status" 201
+	for ((i = 0; i < 120; i++)); do
+		if ((i % 3)); then
+			args+=(-o "$BATS_TEST_TMPDIR/got-$i-a" "$BASE_URL/wasm/$a")
+		else
+			args+=(-o "$BATS_TEST_TMPDIR/got-$i-b" "$BASE_URL/wasm/$b")
+		fi
+	done
+	codes=$(curl -s --parallel --parallel-max 32 -w '%{http_code}\n' \
+		-H "Authorization: Bearer $TOKEN" "${args[@]}" | sort | uniq -c | awk '{print $1, $2}')
+	assert_equal "$codes" "120 200"
+	assert_equal "$(sha256sum "$BATS_TEST_TMPDIR"/got-*-a | cut -c1-64 | sort -u)" "$(sha "$fa")"
+	assert_equal "$(sha256sum "$BATS_TEST_TMPDIR"/got-*-b | cut -c1-64 | sort -u)" "$(sha "$fb")"
+	assert_equal "$(col "$a" access_count)" 80
+	assert_equal "$(col "$b" access_count)" 40
+}
+
 # §3.2.5: the stored bytes are exactly the file part's bytes, whatever they contain.
 @test "a 5 MiB binary full of NULs and CRLFs round-trips byte for byte" {
 	local c f=$BATS_TEST_TMPDIR/nulcrlf
