@@ -124,8 +124,12 @@ const struct coord_stmt coord_jobs_stmts[] = {
 		"UPDATE execution_requests SET compile_result = $2, updated_at = now() "
 		"WHERE request_id = $1" },
 	[J_BASE_PAYLOAD] = { "jobs_base_payload",
-		"SELECT payload FROM queue_items WHERE job_id = $1 OR (request_id = $2 AND data_id = $3) "
-		"ORDER BY (job_id IS NOT DISTINCT FROM $1::bigint) DESC, item_id DESC LIMIT 1" },
+		/* the job's own item, else the newest of its request; each an index lookup, the
+		 * second only run when the first finds nothing */
+		"SELECT payload FROM (SELECT coalesce("
+		"(SELECT payload FROM queue_items WHERE job_id = $1 ORDER BY item_id DESC LIMIT 1), "
+		"(SELECT payload FROM queue_items WHERE request_id = $2 AND data_id = $3 "
+		" ORDER BY item_id DESC LIMIT 1)) AS payload OFFSET 0) p WHERE payload IS NOT NULL" },
 	[J_EXECUTE_JOB_EXISTS] = { "jobs_execute_job_exists",
 		"SELECT 1 FROM jobs WHERE request_id = $1 AND data_id = $2 AND job_type = 'execute'" },
 	[J_RESULT] = { "jobs_result",
