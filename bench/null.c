@@ -5,6 +5,11 @@
  * FCGX_Request, signals waited for by the main thread.  Every request gets
  * 200 {} with Content-Type application/json; nothing is read or logged.
  *
+ * With NULL_FCGI_SENDFILE=<absolute path> (bench/wasm-run's ceiling), every request gets
+ * instead 200, Content-Type application/octet-stream and "X-Sendfile: <path>", no body: the
+ * web server sends the file.  The answer is built once at start; a path that is not absolute,
+ * is longer than 4000 bytes or holds CR or LF is refused (one line on stderr, exit status 1).
+ *
  * Build: cc -std=c11 -Wall -Wextra -O2 -pthread $(pkg-config --cflags fcgi) \
  *            -o null.fcgi null.c $(pkg-config --libs fcgi)
  */
@@ -18,11 +23,36 @@
 
 #include <fcgiapp.h>
 
-static const char answer[] = "Status: 200 OK\r\n"
-			     "Content-Type: application/json\r\n"
-			     "Content-Length: 2\r\n"
-			     "\r\n"
-			     "{}";
+static const char json_answer[] = "Status: 200 OK\r\n"
+				  "Content-Type: application/json\r\n"
+				  "Content-Length: 2\r\n"
+				  "\r\n"
+				  "{}";
+static const char *answer = json_answer;
+static int answer_len = (int)sizeof(json_answer) - 1;
+
+/* NULL_FCGI_SENDFILE set: the X-Sendfile answer instead of {}.  0, or -1 on a bad path. */
+static int sendfile_answer(void)
+{
+	static char buf[4200];
+	const char *path = getenv("NULL_FCGI_SENDFILE");
+	if (!path)
+		return 0;
+	if (path[0] != '/' || strlen(path) > 4000 || strpbrk(path, "\r\n")) {
+		fputs("null.fcgi: NULL_FCGI_SENDFILE must be an absolute path of at most 4000 bytes "
+		      "without CR or LF\n",
+		      stderr);
+		return -1;
+	}
+	answer_len = snprintf(buf, sizeof(buf),
+			      "Status: 200 OK\r\n"
+			      "Content-Type: application/octet-stream\r\n"
+			      "X-Sendfile: %s\r\n"
+			      "\r\n",
+			      path);
+	answer = buf;
+	return 0;
+}
 
 static void *serve(void *arg)
 {
@@ -31,7 +61,7 @@ static void *serve(void *arg)
 	if (FCGX_InitRequest(&req, 0, 0) != 0)
 		return NULL;
 	while (FCGX_Accept_r(&req) >= 0) {
-		FCGX_PutStr(answer, (int)sizeof(answer) - 1, req.out);
+		FCGX_PutStr(answer, answer_len, req.out);
 		FCGX_Finish_r(&req);
 	}
 	FCGX_Free(&req, 1);
@@ -46,12 +76,14 @@ static void noop_handler(int sig)
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (sendfile_answer() != 0)
+		return 1;
 	if (FCGX_Init() != 0) {
 		fputs("null.fcgi: cannot initialise libfcgi\n", stderr);
 		return 1;
 	}
 	if (FCGX_IsCGI()) { /* run by hand: answer once, as CGI */
-		fputs(answer, stdout);
+		fwrite(answer, 1, (size_t)answer_len, stdout);
 		return 0;
 	}
 
