@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "coord_codec.h"
+#include "coord_int.h"
 #include "banned.h"
 
 static const char base58_alphabet[] =
@@ -181,26 +182,14 @@ void coord_base64_encode(const unsigned char *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
-/* 0..15, or -1 for anything but a hex digit. */
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 enum coord_err coord_hex_decode(const char *text, size_t len, unsigned char *out, size_t n)
 {
 	/* len / 2 rather than n * 2, which could wrap */
 	if (len % 2 != 0 || len / 2 != n || (len && !text))
 		return COORD_ERR_INVALID;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value((unsigned char)text[2 * i]);
-		int lo = hex_value((unsigned char)text[2 * i + 1]);
+		int hi = coord_hex_value((unsigned char)text[2 * i]);
+		int lo = coord_hex_value((unsigned char)text[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return COORD_ERR_INVALID;
 		out[i] = (unsigned char)(hi << 4 | lo);

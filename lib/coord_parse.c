@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "coord_int.h"
 #include "coord_parse.h"
 #include "banned.h"
 
@@ -144,7 +145,7 @@ size_t coord_utf8_chars(const char *s, size_t len)
 	return n;
 }
 
-static int hexval(unsigned char c)
+int coord_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -163,7 +164,7 @@ bool coord_uuid_valid(const char *s, size_t len)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return false;
-		} else if (hexval((unsigned char)s[i]) < 0) {
+		} else if (coord_hex_value((unsigned char)s[i]) < 0) {
 			return false;
 		}
 	}
@@ -189,8 +190,8 @@ enum coord_err coord_pct_decode(const char *in, size_t len, bool plus_is_space,
 		if (c == '%') {
 			if (len - i < 3)
 				return COORD_ERR_INVALID;
-			int hi = hexval((unsigned char)in[i + 1]);
-			int lo = hexval((unsigned char)in[i + 2]);
+			int hi = coord_hex_value((unsigned char)in[i + 1]);
+			int lo = coord_hex_value((unsigned char)in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return COORD_ERR_INVALID;
 			c = (unsigned char)(hi * 16 + lo);
