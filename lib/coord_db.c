@@ -65,6 +65,16 @@ static void ignore_notice(void *arg, const char *message)
 	coord_log(COORD_LOG_DEBUG, "postgresql notice: %s", message);
 }
 
+/* Clears the result of one step of a connection's setup; false (logged) if it failed. */
+static bool setup_step_ok(PGresult *r, const char *what)
+{
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_pg_error(what, PQresultErrorMessage(r));
+	PQclear(r);
+	return ok;
+}
+
 static enum coord_err connect_db(struct coord_db *db)
 {
 	/* connect_timeout first: a value in the connection string overrides it */
@@ -80,11 +90,7 @@ static enum coord_err connect_db(struct coord_db *db)
 	}
 	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
 	db->cache_generation++; /* notifications may have been missed while disconnected */
-	PGresult *r = PQexec(db->conn, "SET TIME ZONE 'UTC'");
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok) {
-		log_pg_error("set time zone", PQerrorMessage(db->conn));
+	if (!setup_step_ok(PQexec(db->conn, "SET TIME ZONE 'UTC'"), "set time zone")) {
 		drop(db);
 		return COORD_ERR_UNAVAILABLE;
 	}
@@ -106,6 +112,14 @@ static enum coord_err scalar(struct coord_db *db, const char *sql, char *out, si
 	return status;
 }
 
+/* A setup step failed: the connection is dropped, to be opened and set up again. */
+static enum coord_err setup_failed(struct coord_db *db)
+{
+	bool down = PQstatus(db->conn) != CONNECTION_OK;
+	drop(db);
+	return down ? COORD_ERR_UNAVAILABLE : COORD_ERR_INTERNAL;
+}
+
 static enum coord_err check_and_prepare(struct coord_db *db)
 {
 	char v[32];
@@ -125,27 +139,12 @@ static enum coord_err check_and_prepare(struct coord_db *db)
 		const struct coord_stmt_table *tab = &coord_stmt_tables[t];
 		for (size_t i = 0; i < *tab->n; i++) {
 			PGresult *r = PQprepare(db->conn, tab->stmts[i].name, tab->stmts[i].sql, 0, NULL);
-			bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-			if (!ok)
-				log_pg_error(tab->stmts[i].name, PQresultErrorMessage(r));
-			PQclear(r);
-			if (!ok) {
-				bool down = PQstatus(db->conn) != CONNECTION_OK;
-				drop(db);
-				return down ? COORD_ERR_UNAVAILABLE : COORD_ERR_INTERNAL;
-			}
+			if (!setup_step_ok(r, tab->stmts[i].name))
+				return setup_failed(db);
 		}
 	}
-	PGresult *r = PQexec(db->conn, "LISTEN " COORD_DB_CACHE_CHANNEL);
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		log_pg_error("listen", PQresultErrorMessage(r));
-	PQclear(r);
-	if (!ok) {
-		bool down = PQstatus(db->conn) != CONNECTION_OK;
-		drop(db);
-		return down ? COORD_ERR_UNAVAILABLE : COORD_ERR_INTERNAL;
-	}
+	if (!setup_step_ok(PQexec(db->conn, "LISTEN " COORD_DB_CACHE_CHANNEL), "listen"))
+		return setup_failed(db);
 	db->prepared = true;
 	return COORD_OK;
 }
