@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -668,6 +669,98 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* ---- background work (download counts, metrics) ---- */
+
+struct background {
+	void (*fn)(struct coord_bg *bg, bool final);
+	int interval_ms;
+	int64_t due_ms;
+};
+
+static struct background backgrounds[COORD_MAX_BACKGROUND];
+static size_t nbackgrounds;
+static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bg_wake;
+static bool bg_stop; /* under bg_lock: the requests have finished, run the final pass */
+
+void coord_serve_background(void (*fn)(struct coord_bg *bg, bool final), int interval_ms)
+{
+	if (nbackgrounds == COORD_MAX_BACKGROUND) {
+		coord_log(COORD_LOG_ERROR, "too many background functions");
+		abort();
+	}
+	backgrounds[nbackgrounds++] = (struct background){ fn, interval_ms > 0 ? interval_ms : 1, 0 };
+}
+
+static void run_backgrounds_final(struct coord_bg *bg)
+{
+	for (size_t i = 0; i < nbackgrounds; i++)
+		backgrounds[i].fn(bg, true);
+}
+
+static void *background_main(void *arg)
+{
+	struct coord_bg bg = { arg, NULL, NULL };
+	bg.db = coord_db_new(bg.cfg->database_url, true);
+	bg.redis = coord_redis_new(&bg.cfg->redis);
+	int64_t now = coord_monotonic_ms();
+	for (size_t i = 0; i < nbackgrounds; i++)
+		backgrounds[i].due_ms = now + backgrounds[i].interval_ms;
+
+	pthread_mutex_lock(&bg_lock);
+	while (!bg_stop) {
+		int64_t next = INT64_MAX;
+		for (size_t i = 0; i < nbackgrounds; i++)
+			if (backgrounds[i].due_ms < next)
+				next = backgrounds[i].due_ms;
+		struct timespec ts = { (time_t)(next / 1000), (long)(next % 1000) * 1000000 };
+		pthread_cond_timedwait(&bg_wake, &bg_lock, &ts);
+		if (bg_stop)
+			break;
+		pthread_mutex_unlock(&bg_lock);
+		now = coord_monotonic_ms();
+		for (size_t i = 0; i < nbackgrounds; i++) {
+			if (backgrounds[i].due_ms > now)
+				continue;
+			backgrounds[i].fn(&bg, false);
+			coord_db_rollback(bg.db);
+			backgrounds[i].due_ms = coord_monotonic_ms() + backgrounds[i].interval_ms;
+		}
+		pthread_mutex_lock(&bg_lock);
+	}
+	pthread_mutex_unlock(&bg_lock);
+	run_backgrounds_final(&bg);
+	coord_db_free(bg.db);
+	coord_redis_free(bg.redis);
+	return NULL;
+}
+
+/* The background thread (on the monotonic clock, like coord_monotonic_ms); false if none. */
+static bool start_background(pthread_t *thread, const struct coord_config *cfg)
+{
+	pthread_condattr_t attr;
+	if (nbackgrounds == 0)
+		return false;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&bg_wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (pthread_create(thread, NULL, background_main, (void *)cfg) != 0) {
+		coord_log(COORD_LOG_ERROR, "cannot start the background thread");
+		return false;
+	}
+	return true;
+}
+
+static void stop_background(pthread_t thread)
+{
+	pthread_mutex_lock(&bg_lock);
+	bg_stop = true;
+	pthread_cond_signal(&bg_wake);
+	pthread_mutex_unlock(&bg_lock);
+	pthread_join(thread, NULL);
+}
+
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -701,6 +794,8 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 		serve_one(&t, &io, &r);
 		fflush(stdout);
 		end_request(&r);
+		struct coord_bg bg = { &cfg, t.db, t.redis };
+		run_backgrounds_final(&bg);
 		coord_db_free(t.db);
 		coord_redis_free(t.redis);
 		coord_config_release(&cfg);
@@ -742,6 +837,8 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 		fprintf(stderr, "%s: cannot start threads\n", program);
 		return EX_OSERR;
 	}
+	pthread_t background;
+	bool has_background = start_background(&background, &cfg);
 
 	int sig = 0;
 	while (sigwait(&set, &sig) != 0)
@@ -755,6 +852,8 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 		coord_db_free(ctx[i].db);
 		coord_redis_free(ctx[i].redis);
 	}
+	if (has_background)
+		stop_background(background);
 	free(threads);
 	free(ctx);
 	coord_config_release(&cfg);

@@ -73,6 +73,22 @@ struct coord_req {
 	void (*deferred)(struct coord_req *r); /* run once the reply has been delivered */
 };
 
+/* What a background function works with (see coord_serve_background). */
+struct coord_bg {
+	const struct coord_config *cfg;
+	struct coord_db *db;       /* the background thread's own connections, opened lazily */
+	struct coord_redis *redis;
+};
+
+/*
+ * Registers fn to run on the process's one background thread every interval_ms, and once
+ * more with final=true when the process shuts down (SIGTERM/SIGINT/SIGUSR1), after the last
+ * request in flight has finished. In plain-CGI mode it runs once, final, after the request.
+ * Call before coord_serve(); at most COORD_MAX_BACKGROUND registrations per process.
+ */
+#define COORD_MAX_BACKGROUND 8
+void coord_serve_background(void (*fn)(struct coord_bg *bg, bool final), int interval_ms);
+
 /* main() of every FastCGI program. Returns the process exit status. */
 int coord_serve(const struct coord_program *prog, int argc, char **argv);
 /* True once SIGTERM/SIGINT/SIGUSR1 arrived: long waits answer early. */
