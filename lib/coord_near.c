@@ -1,8 +1,11 @@
+#include <stdlib.h>
 #include <string.h>
 
+#include "coord_codec.h"
 #include "coord_httpc.h"
 #include "coord_json.h"
 #include "coord_log.h"
+#include "coord_mem.h"
 #include "coord_near.h"
 #include "banned.h"
 
@@ -137,5 +140,68 @@ enum coord_err coord_near_access_key(const struct coord_config *cfg, const char 
 	if (e != COORD_OK)
 		coord_log(COORD_LOG_WARN, "near rpc: view_access_key gave no usable answer");
 	json_object_put(root);
+	return e;
+}
+
+/* The bytes of a view call's result.result (an array of 0..255) as JSON text in out. */
+static bool view_bytes(json_object *result, struct coord_buf *out)
+{
+	json_object *bytes;
+	if (!json_object_is_type(result, json_type_object) ||
+	    !json_object_object_get_ex(result, "result", &bytes) ||
+	    !json_object_is_type(bytes, json_type_array))
+		return false;
+	size_t n = json_object_array_length(bytes);
+	for (size_t i = 0; i < n; i++) {
+		json_object *b = json_object_array_get_idx(bytes, i);
+		if (!json_object_is_type(b, json_type_int))
+			return false;
+		int64_t v = json_object_get_int64(b);
+		if (v < 0 || v > 255)
+			return false;
+		char c = (char)(unsigned char)v;
+		coord_buf_add(out, &c, 1);
+	}
+	return true;
+}
+
+enum coord_err coord_near_view(const struct coord_config *cfg, const char *method,
+			       const char *args_json, json_object **result)
+{
+	json_object *params = json_object_new_object(), *req = json_object_new_object();
+	json_object *answer;
+	struct coord_buf text = COORD_BUF_INIT;
+	struct coord_json_problem p;
+	size_t alen = args_json ? strlen(args_json) : 0;
+	char *args64 = coord_xmalloc(coord_base64_encoded_len(alen));
+
+	*result = NULL;
+	coord_base64_encode((const unsigned char *)(args_json ? args_json : ""), alen, args64);
+	json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(req, "id", json_object_new_string("dontcare"));
+	json_object_object_add(req, "method", json_object_new_string("query"));
+	json_object_object_add(params, "request_type", json_object_new_string("call_function"));
+	json_object_object_add(params, "finality", json_object_new_string("final"));
+	json_object_object_add(params, "account_id", json_object_new_string(cfg->contract_id));
+	json_object_object_add(params, "method_name", json_object_new_string(method));
+	json_object_object_add(params, "args_base64", json_object_new_string(args64));
+	json_object_object_add(req, "params", params);
+	free(args64);
+
+	enum coord_err e = rpc(cfg, coord_json_text(req, NULL), cfg->near_rpc_timeout_seconds, &answer);
+	json_object_put(req);
+	if (e != COORD_OK)
+		return e;
+	if (!view_bytes(answer, &text)) {
+		e = COORD_ERR_UPSTREAM;
+	} else {
+		*result = coord_json_parse(coord_buf_str(&text), text.len, &p);
+		if (!*result && p.status != 0)
+			e = COORD_ERR_UPSTREAM;
+	}
+	if (e != COORD_OK)
+		coord_log(COORD_LOG_WARN, "near rpc: %s gave no usable answer", method);
+	coord_buf_release(&text);
+	json_object_put(answer);
 	return e;
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "coord_config.h"
 #include "coord_err.h"
 
@@ -24,5 +26,15 @@ enum coord_err coord_near_chain_tip(const struct coord_config *cfg, long timeout
  */
 enum coord_err coord_near_access_key(const struct coord_config *cfg, const char *account,
 				     const char *public_key, bool *present);
+
+/*
+ * A view call (call_function, finality final) of method on OFFCHAINVM_CONTRACT_ID with
+ * args_json (NULL: no args, args_base64 ""), one attempt of NEAR_RPC_TIMEOUT_SECONDS.
+ * On COORD_OK *result is the parsed JSON of result.result's bytes (caller json_object_put()s;
+ * NULL for a JSON null). COORD_ERR_UNAVAILABLE when NEAR_RPC_URL=off,
+ * COORD_ERR_UPSTREAM on a transport failure, an "error" member, or an invalid answer.
+ */
+enum coord_err coord_near_view(const struct coord_config *cfg, const char *method,
+			       const char *args_json, json_object **result);
 
 #endif

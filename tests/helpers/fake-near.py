@@ -21,12 +21,18 @@ Control files in DIR, read on every request (tests change them between requests)
     script     one mode a line: each request takes (and removes) the first line and answers
                in that mode instead of DIR/mode; when empty, DIR/mode applies again
     height     the chain tip height answered by "block" (default 123456)
+    views/METHOD.json
+               answers of the view method METHOD (query/call_function):
+               {"default": <value>, "by_args": [[<args>, <value>], ...]}; a call whose
+               decoded args equal an entry's <args> gets its <value>, else "default" if
+               present (written by near_view in near.bash)
 
 Answers (shapes of nearcore's JSON-RPC):
 
     query/view_access_key  registered → result {nonce, permission:"FullAccess", block_height,
                            block_hash}; unknown → HANDLER_ERROR/UNKNOWN_ACCESS_KEY
-    query/call_function    HANDLER_ERROR/NO_CONTRACT_CODE (no contract is deployed here)
+    query/call_function    the value set in views/METHOD.json as result.result (the bytes of
+                           its JSON text); HANDLER_ERROR/NO_CONTRACT_CODE when none is set
     block                  result {author, header:{height, hash, ...}, chunks:[]}
     anything else          REQUEST_VALIDATION_ERROR (method not found / parse error)
 
@@ -35,6 +41,7 @@ run cannot leave it behind; the helpers also stop it explicitly (near_stop).
 """
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -86,6 +93,23 @@ class State:
                     f.write("".join(l + "\n" for l in lines[1:]))
                 return lines[0]
         return self.mode()
+
+    def view_answer(self, method, args_base64):
+        """(True, value) for a view method with a set answer, else (False, None)."""
+        if not isinstance(method, str) or not method.replace("_", "").isalnum():
+            return False, None
+        try:
+            views = json.loads(read_text(self.path(os.path.join("views", method + ".json")), "{}"))
+            raw = base64.b64decode(args_base64 or "", validate=True)
+            args = json.loads(raw) if raw else None
+        except ValueError:
+            return False, None
+        for entry in views.get("by_args", []):
+            if entry[0] == args:
+                return True, entry[1]
+        if "default" in views:
+            return True, views["default"]
+        return False, None
 
     def key_registered(self, account, key):
         for line in read_text(self.path("keys")).splitlines():
@@ -190,6 +214,15 @@ def answer(state, request):
                 -32000, "Server error",
                 "Access key for public key %s does not exist while viewing" % key)
         if rtype == "call_function":
+            found, value = state.view_answer(params.get("method_name"), params.get("args_base64"))
+            if found:
+                text = json.dumps(value, separators=(",", ":")).encode()
+                return 200, {
+                    "jsonrpc": "2.0",
+                    "result": {"result": list(text), "logs": [], "block_height": state.height(),
+                               "block_hash": BLOCK_HASH},
+                    "id": req_id,
+                }
             return 200, rpc_error(
                 req_id, "HANDLER_ERROR", "NO_CONTRACT_CODE",
                 {"contract_account_id": account, "block_height": state.height(),

@@ -14,7 +14,9 @@
 # requests answer in these modes, one each, then near_mode's applies again), near_reset
 # (mode normal, empty script, empty request log; keys are kept), near_requests [FILTER]
 # (the logged requests, one JSON line each, see fake-near.py; FILTER is a request_type or
-# a method), near_request_bodies [FILTER] (only the raw bodies), near_request_count [FILTER].
+# a method), near_request_bodies [FILTER] (only the raw bodies), near_request_count [FILTER],
+# near_view METHOD JSON [ARGS_JSON] (the contract's view METHOD answers JSON: for calls whose
+# args equal ARGS_JSON, or for every call without ARGS_JSON), near_view_clear [METHOD].
 #
 # Keys:  tee_keygen FILE (a new ed25519 key pair in PEM), tee_pubkey_hex FILE,
 # tee_pubkey_near FILE (ed25519:<base58>), tee_sign_hex FILE CHALLENGE,
@@ -121,6 +123,31 @@ near_script() {
 	local m
 	for m in "$@"; do near__check_mode "$m" || return 1; done
 	printf '%s\n' "$@" >"$NEAR_FAKE_DIR/script"
+}
+
+# near_view METHOD JSON [ARGS_JSON]: the view call METHOD answers JSON (any JSON value,
+# null included) when its args equal ARGS_JSON, or, without ARGS_JSON, when no args entry
+# matches.  Unset views answer NO_CONTRACT_CODE.
+near_view() {
+	local f=$NEAR_FAKE_DIR/views/$1.json tmp
+	mkdir -p "$NEAR_FAKE_DIR/views"
+	[[ -f $f ]] || echo '{"by_args":[]}' >"$f"
+	tmp=$f.tmp
+	if (($# >= 3)); then
+		jq -c --argjson a "$3" --argjson v "$2" \
+			'.by_args = ([.by_args[] | select(.[0] != $a)] + [[$a, $v]])' "$f" >"$tmp"
+	else
+		jq -c --argjson v "$2" '.default = $v' "$f" >"$tmp"
+	fi && mv "$tmp" "$f"
+}
+
+# near_view_clear [METHOD]: forgets the answers of METHOD (of every view without METHOD).
+near_view_clear() {
+	if [[ -n ${1:-} ]]; then
+		rm -f "$NEAR_FAKE_DIR/views/$1.json"
+	else
+		rm -rf "$NEAR_FAKE_DIR/views"
+	fi
 }
 
 # near_reset: normal mode, empty script, empty request log (keys are kept).
