@@ -20,5 +20,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(reaper),
 	TABLE(attest),
 	TABLE(projects),
+	TABLE(storage),
+	TABLE(callbacks),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
