@@ -5,7 +5,6 @@
 #include "coord_callbacks.h"
 #include "coord_int.h"
 #include "coord_json.h"
-#include "coord_parse.h"
 #include "coord_queue.h"
 #include "banned.h"
 
@@ -61,14 +60,6 @@ static json_object *task_payload(const struct coord_system_task *t, int64_t task
 	return o;
 }
 
-static int64_t column_i64(const PGresult *res, int col)
-{
-	int64_t v = 0;
-	const char *s = PQgetvalue(res, 0, col);
-	coord_parse_i64(s, strlen(s), INT64_MIN, INT64_MAX, &v);
-	return v;
-}
-
 enum coord_err coord_callbacks_create(struct coord_db *db, struct coord_redis *redis,
 				      const struct coord_config *cfg,
 				      const struct coord_system_task *t, int64_t *task_id,
@@ -93,7 +84,7 @@ enum coord_err coord_callbacks_create(struct coord_db *db, struct coord_redis *r
 	if (e != COORD_OK)
 		goto out;
 	if (PQntuples(res) == 1) {
-		*task_id = column_i64(res, 0);
+		*task_id = coord_db_i64(res, 0, 0);
 		e = coord_db_commit(db);
 		goto out;
 	}
@@ -102,16 +93,13 @@ enum coord_err coord_callbacks_create(struct coord_db *db, struct coord_redis *r
 	e = coord_db_exec(db, &coord_callbacks_stmts[CB_NEXT_ID], 1, seq, &res);
 	if (e != COORD_OK)
 		goto out;
-	*task_id = column_i64(res, 0);
-	payload = task_payload(t, *task_id, column_i64(res, 1));
+	*task_id = coord_db_i64(res, 0, 0);
+	payload = task_payload(t, *task_id, coord_db_i64(res, 0, 1));
 	e = coord_queue_insert_task(db, coord_json_text(payload, NULL), types[t->type].name,
 				    *task_id, k[0], &item_id, &pushes);
 	if (e == COORD_OK)
-		e = coord_db_commit(db);
-	if (e == COORD_OK) {
-		*created = true;
-		coord_queue_push(db, redis, cfg, &pushes);
-	}
+		e = coord_queue_commit(db, redis, cfg, &pushes);
+	*created = e == COORD_OK;
 out:
 	if (e != COORD_OK)
 		coord_db_rollback(db);

@@ -6,6 +6,7 @@
 #include "coord_db.h"
 #include "coord_log.h"
 #include "coord_mem.h"
+#include "coord_parse.h"
 #include "coord_schema_version.h"
 #include "banned.h"
 
@@ -276,6 +277,15 @@ enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, i
 			     const char *const *params, PGresult **res)
 {
 	return coord_db_exec_len(db, st, nparams, params, NULL, res);
+}
+
+int64_t coord_db_i64(const PGresult *res, int row, int col)
+{
+	int64_t v = 0;
+	const char *s = PQgetvalue(res, row, col);
+	if (coord_parse_i64(s, strlen(s), INT64_MIN, INT64_MAX, &v) != COORD_OK)
+		return 0;
+	return v;
 }
 
 unsigned char *coord_db_bytea(const PGresult *res, int row, int col, struct coord_arena *arena,

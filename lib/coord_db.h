@@ -76,6 +76,9 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 #define COORD_DB_CACHE_CHANNEL "coord_cache_invalidate"
 uint64_t coord_db_cache_generation(struct coord_db *db);
 
+/* An integer column of a text-format result; 0 for NULL (or a value that is not one). */
+int64_t coord_db_i64(const PGresult *res, int row, int col);
+
 /*
  * The value of a BYTEA column of a text-format result, decoded into arena
  * (NUL-terminated for convenience); *len gets its length. NULL when the

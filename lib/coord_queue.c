@@ -156,6 +156,15 @@ void coord_queue_push(struct coord_db *db, struct coord_redis *redis,
 	}
 }
 
+enum coord_err coord_queue_commit(struct coord_db *db, struct coord_redis *redis,
+				  const struct coord_config *cfg, const struct coord_pushes *pushes)
+{
+	enum coord_err e = coord_db_commit(db);
+	if (e == COORD_OK)
+		coord_queue_push(db, redis, cfg, pushes);
+	return e;
+}
+
 /* ---- poll ---- */
 
 struct poll_ctx {

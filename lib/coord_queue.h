@@ -53,6 +53,9 @@ enum coord_err coord_queue_insert_task(struct coord_db *db, const char *payload,
  */
 void coord_queue_push(struct coord_db *db, struct coord_redis *redis,
 		      const struct coord_config *cfg, const struct coord_pushes *pushes);
+/* A producer's end (SPEC §3.1 "Enqueue"): commits its transaction, then pushes. */
+enum coord_err coord_queue_commit(struct coord_db *db, struct coord_redis *redis,
+				  const struct coord_config *cfg, const struct coord_pushes *pushes);
 
 /*
  * The leasing procedure of SPEC §3.1 for a poll over queues[0..nq) in

@@ -3,7 +3,6 @@
 
 #include "coord_crypto.h"
 #include "coord_int.h"
-#include "coord_parse.h"
 #include "coord_storage.h"
 #include "banned.h"
 
@@ -112,14 +111,6 @@ const size_t coord_storage_nstmts = sizeof(coord_storage_stmts) / sizeof(coord_s
 static const char *bytes_param(struct coord_bytes b)
 {
 	return b.ptr ? (const char *)b.ptr : "";
-}
-
-static int64_t column_i64(const PGresult *res, int row, int col)
-{
-	int64_t v = 0;
-	const char *s = PQgetvalue(res, row, col);
-	coord_parse_i64(s, strlen(s), INT64_MIN, INT64_MAX, &v);
-	return v;
 }
 
 static bool column_bool(const PGresult *res, int row, int col)
@@ -355,7 +346,7 @@ enum coord_err coord_storage_list(struct coord_db *db, const char *project_uuid,
 	if (e != COORD_OK)
 		return e;
 	int nt = PQntuples(res);
-	*total = nt ? column_i64(res, 0, 0) : 0;
+	*total = nt ? coord_db_i64(res, 0, 0) : 0;
 	*rows = coord_arena_alloc(arena, sizeof(**rows) * (size_t)(nt ? nt : 1));
 	*n = 0;
 	for (int i = 0; i < nt; i++) {
@@ -382,8 +373,8 @@ static enum coord_err read_two(struct coord_db *db, const struct coord_stmt *st,
 	enum coord_err e = coord_db_exec(db, st, n, p, &res);
 	if (e != COORD_OK)
 		return e;
-	*a = PQntuples(res) ? column_i64(res, 0, 0) : 0;
-	*b = PQntuples(res) ? column_i64(res, 0, 1) : 0;
+	*a = PQntuples(res) ? coord_db_i64(res, 0, 0) : 0;
+	*b = PQntuples(res) ? coord_db_i64(res, 0, 1) : 0;
 	PQclear(res);
 	return COORD_OK;
 }
