@@ -132,20 +132,32 @@ static void reply_row(struct coord_req *r, enum coord_err e, const struct coord_
 	coord_reply_json(r, 200, o);
 }
 
+/* A body of n (at most 3) identifiers of 1-64 characters named names[]; false after replying. */
+static bool read_ids(struct coord_req *r, size_t n, const char *const names[], const char *out[])
+{
+	struct coord_field fields[3];
+	struct coord_value v[3];
+	for (size_t i = 0; i < n; i++) {
+		const struct coord_field f = ID_FIELD(names[i]);
+		fields[i] = f;
+	}
+	if (!coord_req_json(r, fields, n, v))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		out[i] = v[i].s;
+	return true;
+}
+
 /* Bodies that name one row: project_uuid, account_id, key_hash. */
 static bool read_addr(struct coord_req *r, struct coord_storage_addr *a)
 {
-	static const struct coord_field fields[] = {
-		ID_FIELD("project_uuid"),
-		ID_FIELD("account_id"),
-		ID_FIELD("key_hash"),
-	};
-	struct coord_value v[3];
-	if (!coord_req_json(r, fields, 3, v))
+	static const char *const names[] = { "project_uuid", "account_id", "key_hash" };
+	const char *ids[3];
+	if (!read_ids(r, 3, names, ids))
 		return false;
-	a->project_uuid = v[0].s;
-	a->account_id = v[1].s;
-	a->key_hash = v[2].s;
+	a->project_uuid = ids[0];
+	a->account_id = ids[1];
+	a->key_hash = ids[2];
 	return true;
 }
 
@@ -159,15 +171,11 @@ void worker_storage_get(struct coord_req *r)
 
 void worker_storage_get_by_version(struct coord_req *r)
 {
-	static const struct coord_field fields[] = {
-		ID_FIELD("wasm_hash"),
-		ID_FIELD("account_id"),
-		ID_FIELD("key_hash"),
-	};
-	struct coord_value v[3];
+	static const char *const names[] = { "wasm_hash", "account_id", "key_hash" };
+	const char *ids[3];
 	struct coord_storage_row row;
-	if (coord_req_json(r, fields, 3, v))
-		reply_row(r, coord_storage_get_by_version(r->db, v[0].s, v[1].s, v[2].s, &r->arena,
+	if (read_ids(r, 3, names, ids))
+		reply_row(r, coord_storage_get_by_version(r->db, ids[0], ids[1], ids[2], &r->arena,
 							  &row), &row);
 }
 
@@ -269,48 +277,37 @@ void worker_storage_usage(struct coord_req *r)
 
 void worker_storage_clear_all(struct coord_req *r)
 {
-	static const struct coord_field fields[] = {
-		ID_FIELD("project_uuid"),
-		ID_FIELD("account_id"),
-	};
-	struct coord_value v[2];
-	if (coord_req_json(r, fields, 2, v))
-		reply_written(r, coord_storage_clear_all(r->db, v[0].s, v[1].s));
+	static const char *const names[] = { "project_uuid", "account_id" };
+	const char *ids[2];
+	if (read_ids(r, 2, names, ids))
+		reply_written(r, coord_storage_clear_all(r->db, ids[0], ids[1]));
 }
 
 void worker_storage_clear_version(struct coord_req *r)
 {
-	static const struct coord_field fields[] = {
-		ID_FIELD("wasm_hash"),
-		ID_FIELD("account_id"),
-	};
-	struct coord_value v[2];
-	if (coord_req_json(r, fields, 2, v))
-		reply_written(r, coord_storage_clear_version(r->db, v[0].s, v[1].s));
+	static const char *const names[] = { "wasm_hash", "account_id" };
+	const char *ids[2];
+	if (read_ids(r, 2, names, ids))
+		reply_written(r, coord_storage_clear_version(r->db, ids[0], ids[1]));
 }
 
 void worker_storage_clear_project(struct coord_req *r)
 {
-	static const struct coord_field fields[] = {
-		ID_FIELD("project_uuid"),
-	};
-	struct coord_value v[1];
-	if (coord_req_json(r, fields, 1, v))
-		reply_written(r, coord_storage_clear_project(r->db, v[0].s));
+	static const char *const names[] = { "project_uuid" };
+	const char *ids[1];
+	if (read_ids(r, 1, names, ids))
+		reply_written(r, coord_storage_clear_project(r->db, ids[0]));
 }
 
 void worker_storage_get_public(struct coord_req *r)
 {
-	static const struct coord_field fields[] = {
-		ID_FIELD("project_uuid"),
-		ID_FIELD("key_hash"),
-	};
-	struct coord_value v[2];
+	static const char *const names[] = { "project_uuid", "key_hash" };
+	const char *ids[2];
 	enum coord_public_state state;
 	struct coord_bytes value;
-	if (!coord_req_json(r, fields, 2, v))
+	if (!read_ids(r, 2, names, ids))
 		return;
-	enum coord_err e = coord_storage_get_public(r->db, v[0].s, v[1].s, &r->arena, &state, &value);
+	enum coord_err e = coord_storage_get_public(r->db, ids[0], ids[1], &r->arena, &state, &value);
 	if (e != COORD_OK) {
 		coord_reply_backend_error(r, e);
 		return;
