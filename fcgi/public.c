@@ -110,7 +110,7 @@ static void wasm_info(struct coord_req *r)
 	}
 	if (coord_req_db(r))
 		reply_view(r, coord_wasm_info(r->db, r->cfg, repo->value, commit->value,
-					      target && *target->value ? target->value : "wasm32-wasip1",
+					      target ? target->value : "wasm32-wasip1",
 					      &view), &view);
 }
 

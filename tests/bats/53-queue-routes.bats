@@ -589,3 +589,14 @@ add_job_rows() {
 	assert_equal "$status" 200
 	assert_equal "$body" '[]'
 }
+
+@test "task-completion: worker_id takes the default string bounds, 1-256 characters" {
+	coord_psql "INSERT INTO worker_status (worker_id, worker_name, status) VALUES ('$(rep w 256)', 'n', 'busy')"
+	task_completion "{\"worker_id\":\"$(rep w 256)\",\"success\":true}"
+	expect_empty 200
+	assert_equal "$(coord_psql "SELECT total_tasks_completed FROM worker_status WHERE worker_id = '$(rep w 256)'")" 1
+	task_completion "{\"worker_id\":\"$(rep w 257)\",\"success\":true}"
+	expect_error 422 invalid_request_body
+	task_completion '{"worker_id":"","success":true}'
+	expect_error 422 invalid_request_body
+}
