@@ -118,6 +118,12 @@ os.execv(sys.argv[1], [sys.argv[1]])
 	run "$COORD_BUILD_DIR/bin/coord-migrate" -d "$url" --dir "$BATS_TEST_TMPDIR/sql" -n
 	assert_success
 	assert_line --index 0 "would apply 001_workers.sql"
+	run "$COORD_BUILD_DIR/bin/coord-migrate" -d "$url" --dir "$BATS_TEST_TMPDIR/sql" --status
+	assert_success
+	assert_line --index 0 --regexp '^001.*pending'
+	# neither -n nor --status writes anything, not even schema_migrations
+	run psql -XAtq "$url" -c "SELECT to_regclass('public.schema_migrations') IS NULL"
+	assert_output t
 	run "$COORD_BUILD_DIR/bin/coord-migrate" -d "$url" --dir "$BATS_TEST_TMPDIR/sql"
 	assert_success
 	assert_line --index 0 "applied 001_workers.sql"

@@ -614,3 +614,17 @@ execute|completed|1|1000|1000"
 	assert_equal "$status" 200
 	assert_no_open_leases
 }
+
+@test "coord-reap -n reports the retention (step C) without deleting; the real run deletes" {
+	create "$(min_body 91)"
+	it=$(item_of 91)
+	coord_psql "UPDATE queue_items SET state = 'done', close_reason = 'completed',
+		closed_at = now() - interval '8 days' WHERE item_id = $it"
+	run reap -n
+	assert_success
+	assert_line "item $it: deleted (closed more than 7 days ago)"
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE item_id = $it")" 1
+	run reap
+	assert_success
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE item_id = $it")" 0
+}
