@@ -114,6 +114,7 @@ struct coord_db *coord_cli_maint_db(const struct coord_cli *cli, const struct co
 		coord_db_free(db);
 		return NULL;
 	}
+	coord_maint_catch_signals();
 	return db;
 }
 
@@ -124,4 +125,12 @@ int coord_cli_db_exit_code(enum coord_err e)
 	if (e == COORD_ERR_CONFLICT)
 		return EX_TEMPFAIL;
 	return EX_SOFTWARE;
+}
+
+void coord_cli_maint_failed(const struct coord_cli *cli, enum coord_err e)
+{
+	if (coord_maint_interrupted())
+		coord_cli_die(cli, EX_TEMPFAIL, "interrupted: stopped after the current transaction");
+	coord_cli_die(cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
+		      "stopped: database error");
 }

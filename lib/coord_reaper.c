@@ -4,6 +4,7 @@
 #include "coord_int.h"
 #include "coord_jobs.h"
 #include "coord_log.h"
+#include "coord_maint.h"
 #include "coord_mem.h"
 #include "coord_reaper.h"
 #include "banned.h"
@@ -219,7 +220,9 @@ static enum coord_err each_candidate(struct coord_db *db, int select,
 			return e;
 		int rows = PQntuples(res);
 		for (int i = 0; i < rows && e == COORD_OK; i++)
-			e = handle(db, redis, cfg, PQgetvalue(res, i, 0), dry_run, report, n);
+			e = coord_maint_interrupted()
+				? COORD_ERR_CONFLICT
+				: handle(db, redis, cfg, PQgetvalue(res, i, 0), dry_run, report, n);
 		if (rows)
 			snprintf(after, sizeof(after), "%s", PQgetvalue(res, rows - 1, 0));
 		PQclear(res);
@@ -244,6 +247,8 @@ enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
 				      report, n);
 	for (;;) { /* C */
 		PGresult *res;
+		if (coord_maint_interrupted())
+			return COORD_ERR_CONFLICT;
 		if ((e = run(db, REAP_RETENTION, 0, NULL, &res)) != COORD_OK)
 			return e;
 		long deleted = strtol(PQcmdTuples(res), NULL, 10);
