@@ -354,7 +354,6 @@ UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 	check "$pub" short-near
 	check "$pub" other-scheme
 	check "$pub" "ml-dsa-65:abc"
-	check "$pub" ""
 	assert_equal "$(near_request_count)" 0
 }
 
