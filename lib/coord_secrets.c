@@ -57,7 +57,7 @@ const char *coord_repo_seed_normalize(const char *repo, size_t len, struct coord
 		repo++, len--;
 	while (len && is_space(repo[len - 1]))
 		len--;
-	if (len == 0)
+	if (len == 0 || memchr(repo, '\0', len)) /* a NUL would cut the seed short */
 		return NULL;
 
 	/* git@HOST:OWNER/REPO[.git] */

@@ -60,7 +60,7 @@ json_object *coord_accessor_echo(const struct coord_accessor *a);
  * of git@HOST:OWNER/REPO, http(s)://HOST/OWNER/REPO, HOST/OWNER/REPO (each
  * → HOST/OWNER/REPO) and OWNER/REPO (→ github.com/OWNER/REPO), with
  * non-empty components without '/' and one trailing ".git" removed.
- * NULL when none matches; the result is from arena.
+ * NULL when none matches or repo holds a NUL byte; the result is from arena.
  */
 const char *coord_repo_seed_normalize(const char *repo, size_t len, struct coord_arena *arena);
 
