@@ -7,6 +7,10 @@
 
 #define ID_FIELD(name) { name, COORD_FT_STRING, true, 1, COORD_STORAGE_ID_MAX, NULL }
 #define BYTES_FIELD(name) { name, COORD_FT_BYTES, true, 0, 0, NULL }
+/* the identifiers of a write's body, in a table whose enum starts PROJECT, WASM, ACCOUNT, KEY_HASH */
+#define WRITE_ID_FIELDS                                                        \
+	[PROJECT] = ID_FIELD("project_uuid"), [WASM] = ID_FIELD("wasm_hash"), \
+	[ACCOUNT] = ID_FIELD("account_id"), [KEY_HASH] = ID_FIELD("key_hash")
 
 /* The bytes of a validated COORD_FT_BYTES field, copied into the request's arena. */
 static struct coord_bytes field_bytes(struct coord_req *r, const struct coord_value *v)
@@ -42,10 +46,7 @@ void worker_storage_set(struct coord_req *r)
 {
 	enum { PROJECT, WASM, ACCOUNT, KEY_HASH, KEY, VALUE, ENCRYPTED, NFIELDS };
 	static const struct coord_field fields[NFIELDS] = {
-		[PROJECT] = ID_FIELD("project_uuid"),
-		[WASM] = ID_FIELD("wasm_hash"),
-		[ACCOUNT] = ID_FIELD("account_id"),
-		[KEY_HASH] = ID_FIELD("key_hash"),
+		WRITE_ID_FIELDS,
 		[KEY] = BYTES_FIELD("encrypted_key"),
 		[VALUE] = BYTES_FIELD("encrypted_value"),
 		[ENCRYPTED] = { "is_encrypted", COORD_FT_BOOL, false, 0, 0, NULL },
@@ -63,10 +64,7 @@ void worker_storage_set_if_absent(struct coord_req *r)
 {
 	enum { PROJECT, WASM, ACCOUNT, KEY_HASH, KEY, VALUE, NFIELDS };
 	static const struct coord_field fields[NFIELDS] = {
-		[PROJECT] = ID_FIELD("project_uuid"),
-		[WASM] = ID_FIELD("wasm_hash"),
-		[ACCOUNT] = ID_FIELD("account_id"),
-		[KEY_HASH] = ID_FIELD("key_hash"),
+		WRITE_ID_FIELDS,
 		[KEY] = BYTES_FIELD("encrypted_key"),
 		[VALUE] = BYTES_FIELD("encrypted_value"),
 	};
@@ -87,10 +85,7 @@ void worker_storage_set_if_equals(struct coord_req *r)
 {
 	enum { PROJECT, WASM, ACCOUNT, KEY_HASH, EXPECTED, NEW_KEY, NEW_VALUE, NFIELDS };
 	static const struct coord_field fields[NFIELDS] = {
-		[PROJECT] = ID_FIELD("project_uuid"),
-		[WASM] = ID_FIELD("wasm_hash"),
-		[ACCOUNT] = ID_FIELD("account_id"),
-		[KEY_HASH] = ID_FIELD("key_hash"),
+		WRITE_ID_FIELDS,
 		[EXPECTED] = BYTES_FIELD("expected_encrypted_value"),
 		[NEW_KEY] = BYTES_FIELD("new_encrypted_key"),
 		[NEW_VALUE] = BYTES_FIELD("new_encrypted_value"),

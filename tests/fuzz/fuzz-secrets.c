@@ -19,18 +19,10 @@
 #include "coord_json.h"
 #include "coord_mem.h"
 #include "coord_secrets.h"
+#include "fuzz.h"
 #include "banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 static bool ends_with(const char *s, const char *tail)
 {
