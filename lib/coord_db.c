@@ -211,10 +211,12 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 	/* 23xxx integrity violations and 40001/40P01 are answers, not bugs */
 	bool conflict = strncmp(db->sqlstate, "23", 2) == 0 || strcmp(db->sqlstate, "40001") == 0 ||
 			strcmp(db->sqlstate, "40P01") == 0;
-	if (!conflict)
+	/* 22003: a sum that does not fit its NUMERIC(38,0) column (SPEC §1.4) */
+	bool overflow = strcmp(db->sqlstate, "22003") == 0;
+	if (!conflict && !overflow)
 		log_pg_error(st->name, PQresultErrorMessage(r));
 	PQclear(r);
-	return conflict ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
+	return conflict ? COORD_ERR_CONFLICT : overflow ? COORD_ERR_RANGE : COORD_ERR_INTERNAL;
 }
 
 enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,

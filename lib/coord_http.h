@@ -113,6 +113,9 @@ bool coord_req_json(struct coord_req *r, const struct coord_field *fields, size_
 /* Validates a nested object (at path) of the body; false after replying 422. */
 bool coord_req_json_object(struct coord_req *r, json_object *obj, const char *path,
 			   const struct coord_field *fields, size_t n, struct coord_value *values);
+/* coord_json_strings on a member of the body; false after replying 422. */
+bool coord_req_json_strings(struct coord_req *r, json_object *arr, const char *path,
+			    size_t max_items, int64_t min_chars, int64_t max_chars);
 /* Opens/validates the thread's database; false after replying 503. */
 bool coord_req_db(struct coord_req *r);
 
@@ -139,7 +142,10 @@ void coord_reply_error_details(struct coord_req *r, int status, const char *code
 /* 422 invalid_request_body with details {field, reason}. */
 void coord_reply_field_error(struct coord_req *r, const char *field, const char *reason,
 			     const char *message);
-/* 503 unavailable / schema outdated, or 500 internal_error, for e. */
+/*
+ * 503 unavailable / schema outdated, 400 invalid_parameter for a money sum
+ * the database refused (COORD_ERR_RANGE, SPEC §1.4), or 500 internal_error.
+ */
 void coord_reply_backend_error(struct coord_req *r, enum coord_err e);
 
 #endif

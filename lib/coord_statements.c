@@ -19,5 +19,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(maint),
 	TABLE(reaper),
 	TABLE(attest),
+	TABLE(paykeys),
+	TABLE(earnings),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
