@@ -253,6 +253,11 @@ enum coord_err coord_db_begin(struct coord_db *db)
 	return simple(db, "BEGIN");
 }
 
+enum coord_err coord_db_begin_snapshot(struct coord_db *db)
+{
+	return simple(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
 enum coord_err coord_db_commit(struct coord_db *db)
 {
 	return simple(db, "COMMIT");

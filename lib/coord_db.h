@@ -74,6 +74,8 @@ uint64_t coord_db_cache_generation(struct coord_db *db);
 
 /* Transactions on the thread's connection. */
 enum coord_err coord_db_begin(struct coord_db *db);
+/* BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY: one snapshot until the commit. */
+enum coord_err coord_db_begin_snapshot(struct coord_db *db);
 enum coord_err coord_db_commit(struct coord_db *db);
 void coord_db_rollback(struct coord_db *db);
 

@@ -21,5 +21,6 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(attest),
 	TABLE(paykeys),
 	TABLE(earnings),
+	TABLE(audit),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
