@@ -43,6 +43,25 @@ static void pricing(struct coord_req *r)
 	coord_reply_json(r, 200, config);
 }
 
+static void pricing_refresh(struct coord_req *r)
+{
+	json_object *config;
+	bool fetched;
+	if (r->cfg->near_off) {
+		coord_reply_error(r, 503, "near_not_configured", "NEAR_RPC_URL is off");
+		return;
+	}
+	if (!coord_req_db(r))
+		return;
+	enum coord_err e = coord_pricing_refresh(r->db, r->cfg, &config, &fetched);
+	if (e == COORD_ERR_UPSTREAM)
+		coord_reply_error(r, 502, "upstream_error", "NEAR RPC failed or answered an invalid pricing");
+	else if (e != COORD_OK)
+		coord_reply_backend_error(r, e);
+	else
+		coord_reply_json(r, 200, config);
+}
+
 /* Replies with *view, or with the database error that prevented it. */
 static void reply_view(struct coord_req *r, enum coord_err e, json_object **view)
 {
@@ -175,6 +194,7 @@ static const struct coord_route routes[] = {
 	{ "GET", "/public/jobs", jobs, 0 },
 	{ "GET", "/public/repos/popular", popular_repos, 0 },
 	{ "GET", "/public/pricing", pricing, 0 },
+	{ "POST", "/public/pricing/refresh", pricing_refresh, 0 },
 	{ "GET", "/public/wasm/info", wasm_info, 0 },
 	{ "GET", "/public/wasm/exists/:checksum", wasm_exists_handler, 0 },
 	{ "GET", "/public/payment-keys/:owner/:nonce/balance", paykey_balance, 0 },
@@ -195,5 +215,6 @@ static const struct coord_program program = {
 
 int main(int argc, char **argv)
 {
+	coord_serve_background(coord_pricing_background, COORD_PRICING_BACKGROUND_MS);
 	return coord_serve(&program, argc, argv);
 }

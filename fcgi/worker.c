@@ -1,4 +1,5 @@
 /* worker.fcgi: the routes workers call with their bearer token (SPEC §3.2). */
+#include "coord_pricing.h"
 #include "wasm_exists.h"
 #include "worker.h"
 #include "banned.h"
@@ -36,5 +37,6 @@ static const struct coord_program program = {
 
 int main(int argc, char **argv)
 {
+	coord_serve_background(coord_pricing_background, COORD_PRICING_BACKGROUND_MS);
 	return coord_serve(&program, argc, argv);
 }
