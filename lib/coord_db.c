@@ -14,6 +14,9 @@ struct coord_db {
 	PGconn *conn;
 	bool prepared;
 	uint64_t cache_generation;
+	bool in_tx;          /* between coord_db_begin and its commit or rollback */
+	int tx_statements;   /* statements run in that transaction so far */
+	const char *tx_begin; /* the BEGIN that opened it, sent again by a retry */
 	char sqlstate[6];
 	int64_t ms;
 };
@@ -177,8 +180,8 @@ uint64_t coord_db_cache_generation(struct coord_db *db)
 	return db->cache_generation;
 }
 
-enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,
-				 const char *const *params, const int *lengths, PGresult **res)
+static enum coord_err exec_once(struct coord_db *db, const struct coord_stmt *st, int nparams,
+				const char *const *params, const int *lengths, PGresult **res)
 {
 	int64_t t0 = coord_monotonic_ms();
 	PGresult *r;
@@ -219,12 +222,6 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 	return conflict ? COORD_ERR_CONFLICT : overflow ? COORD_ERR_RANGE : COORD_ERR_INTERNAL;
 }
 
-enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
-			     const char *const *params, PGresult **res)
-{
-	return coord_db_exec_len(db, st, nparams, params, NULL, res);
-}
-
 static enum coord_err simple(struct coord_db *db, const char *sql)
 {
 	if (!db->conn)
@@ -248,23 +245,62 @@ static enum coord_err simple(struct coord_db *db, const char *sql)
 	return strcmp(db->sqlstate, "40001") == 0 ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
 }
 
+/*
+ * SPEC §0.4: a connection lost under a statement outside a transaction, or
+ * under the first statement of one, is reopened (the transaction begun
+ * again) and the statement sent once more. Later statements of a
+ * transaction are never retried.
+ */
+enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,
+				 const char *const *params, const int *lengths, PGresult **res)
+{
+	bool retryable = db->conn && (!db->in_tx || db->tx_statements == 0);
+	enum coord_err e = exec_once(db, st, nparams, params, lengths, res);
+	if (e == COORD_ERR_UNAVAILABLE && retryable && coord_db_ready(db) == COORD_OK &&
+	    (!db->in_tx || simple(db, db->tx_begin) == COORD_OK))
+		e = exec_once(db, st, nparams, params, lengths, res);
+	if (e == COORD_OK && db->in_tx)
+		db->tx_statements++;
+	return e;
+}
+
+enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
+			     const char *const *params, PGresult **res)
+{
+	return coord_db_exec_len(db, st, nparams, params, NULL, res);
+}
+
+static enum coord_err begin(struct coord_db *db, const char *sql)
+{
+	bool retryable = db->conn != NULL;
+	enum coord_err e = simple(db, sql);
+	if (e == COORD_ERR_UNAVAILABLE && retryable && coord_db_ready(db) == COORD_OK)
+		e = simple(db, sql); /* SPEC §0.4: BEGIN runs outside a transaction */
+	db->in_tx = e == COORD_OK;
+	db->tx_statements = 0;
+	db->tx_begin = sql;
+	return e;
+}
+
 enum coord_err coord_db_begin(struct coord_db *db)
 {
-	return simple(db, "BEGIN");
+	return begin(db, "BEGIN");
 }
 
 enum coord_err coord_db_begin_snapshot(struct coord_db *db)
 {
-	return simple(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	return begin(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
 
 enum coord_err coord_db_commit(struct coord_db *db)
 {
+	db->in_tx = false;
 	return simple(db, "COMMIT");
 }
 
 void coord_db_rollback(struct coord_db *db)
 {
+	db->in_tx = false;
 	if (db->conn && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		simple(db, "ROLLBACK");
 }

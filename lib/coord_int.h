@@ -32,6 +32,7 @@ COORD_DECLARE_STMTS(attest);
 COORD_DECLARE_STMTS(paykeys);
 COORD_DECLARE_STMTS(earnings);
 COORD_DECLARE_STMTS(audit);
+COORD_DECLARE_STMTS(projects);
 
 /* 0..15 for a hex digit of either case, else -1 (lib/coord_parse.c). */
 int coord_hex_value(unsigned char c);

@@ -573,3 +573,44 @@ execute|completed|1|1000|1000"
 	assert_equal "$status" 200
 	assert_no_open_leases
 }
+
+@test "PostgreSQL drops the connection during a long poll: the statement is retried once on a new one (§0.4)" {
+	local dir=$BATS_TEST_TMPDIR
+	curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" \
+		"$BASE_URL/executions/poll?timeout=2&capabilities=compilation" >"$dir/poll.out" 3>&- &
+	pid=$!
+	sleep 0.5
+	# every serving connection of the coordinator goes away while the poll waits on Redis
+	coord_psql "SELECT count(pg_terminate_backend(pid)) > 0 FROM pg_stat_activity
+		WHERE application_name = 'coordinator' AND pid <> pg_backend_pid()" >/dev/null
+	wait "$pid"
+	assert_equal "$(cat "$dir/poll.out")" 204
+	grep -q '"path":"/executions/poll".*"status":204' "$COORD_STATE_DIR/fcgi-stderr.log"
+}
+
+@test "Redis drops the connection of a waiting poll: BRPOP is sent again on a new one (§0.4)" {
+	local dir=$BATS_TEST_TMPDIR
+	curl -s -o "$dir/poll.body" -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $TOKEN" \
+		"$BASE_URL/executions/poll?timeout=8&capabilities=compilation" >"$dir/poll.out" 3>&- &
+	pid=$!
+	sleep 0.5
+	coord_redis CLIENT KILL TYPE normal >/dev/null
+	sleep 0.5
+	create "$(min_body 81)"
+	assert_equal "$status" 201
+	wait "$pid"
+	read -r code t <"$dir/poll.out"
+	# without the retry the poll would fall back to step 4, which leaves a freshly pushed
+	# item to Redis, and answer 204 after 8 s
+	assert_equal "$code" 200
+	assert_equal "$(jq -r .request_id "$dir/poll.body")" 81
+	awk -v t="$t" 'BEGIN { exit !(t < 4) }' || {
+		echo "poll took $t s"
+		false
+	}
+	claim "$(claim_body 81 '["compilation"]')"
+	job=$(jq -r '.jobs[0].job_id' <<<"$body")
+	complete "{\"job_id\":$job,\"success\":false,\"time_ms\":1}"
+	assert_equal "$status" 200
+	assert_no_open_leases
+}
