@@ -28,6 +28,10 @@ enum {
 #define PROJECT_IDS(n) \
 	"ARRAY(SELECT e FROM jsonb_array_elements_text(" n "::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i)"
 
+/* max(0, initial_balance - spent - reserved) of key k and its balance row b (NULL: none) */
+#define AVAILABLE "greatest(coalesce(k.initial_balance, 0) - coalesce(b.spent, 0) " \
+	"- coalesce(b.reserved, 0), 0)"
+
 /* initial_balance after a top-up: $6 new_initial_balance, $7 amount (NULL: set mode) */
 #define TOPUP_BALANCE "CASE WHEN $7::numeric IS NULL THEN $6::numeric ELSE k.initial_balance + $7::numeric END"
 
@@ -61,8 +65,7 @@ const struct coord_stmt coord_paykeys_stmts[] = {
 	[PK_BALANCE] = { "paykeys_balance",
 		"SELECT q.owner, q.nonce, coalesce(k.initial_balance, 0)::text, "
 		"coalesce(b.spent, 0)::text, coalesce(b.reserved, 0)::text, "
-		"CASE WHEN k.deleted_at IS NULL THEN greatest(coalesce(k.initial_balance, 0) "
-		"  - coalesce(b.spent, 0) - coalesce(b.reserved, 0), 0) ELSE 0 END::text, "
+		"CASE WHEN k.deleted_at IS NULL THEN " AVAILABLE " ELSE 0 END::text, "
 		COORD_SQL_TS("b.last_used_at") ", coalesce(k.is_grant, false), "
 		"k.owner IS NOT NULL AND k.deleted_at IS NULL "
 		"FROM (SELECT $1::text AS owner, $2::bigint AS nonce) q "
@@ -86,8 +89,7 @@ const struct coord_stmt coord_paykeys_stmts[] = {
 		"VALUES ($1, $2, $3, $4, $5, $6)" },
 	[PK_GRANT_KEYS] = { "paykeys_grant_keys",
 		"SELECT k.owner, k.nonce, k.initial_balance::text, coalesce(b.spent, 0)::text, "
-		"coalesce(b.reserved, 0)::text, greatest(k.initial_balance - coalesce(b.spent, 0) "
-		"  - coalesce(b.reserved, 0), 0)::text, array_to_json(k.project_ids)::text, "
+		"coalesce(b.reserved, 0)::text, " AVAILABLE "::text, array_to_json(k.project_ids)::text, "
 		"k.max_per_call::text, " COORD_SQL_TS("k.created_at") " "
 		"FROM payment_keys k LEFT JOIN payment_key_balances b "
 		"  ON b.owner = k.owner AND b.nonce = k.nonce "
@@ -100,6 +102,15 @@ const struct coord_stmt coord_paykeys_stmts[] = {
 const size_t coord_paykeys_nstmts = sizeof(coord_paykeys_stmts) / sizeof(coord_paykeys_stmts[0]);
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The first six members of every balance object (SPEC §3.3.3, §3.4.5, §3.5). */
+#define BALANCE_COLS                                        \
+	{ "owner", COORD_COL_STR, false },                  \
+	{ "nonce", COORD_COL_INT, false },                  \
+	{ "initial_balance", COORD_COL_MONEY, false },      \
+	{ "spent", COORD_COL_MONEY, false },                \
+	{ "reserved", COORD_COL_MONEY, false },             \
+	{ "available", COORD_COL_MONEY, false }
 #define I64TXT(buf, v) (snprintf(buf, sizeof(buf), "%lld", (long long)(v)), buf)
 
 static enum coord_err run(struct coord_db *db, int which, int n, const char *const *p,
@@ -179,12 +190,7 @@ enum coord_err coord_paykeys_balance(struct coord_db *db, const char *owner, int
 				     bool with_is_grant, json_object **out)
 {
 	static const struct coord_col cols[] = {
-		{ "owner", COORD_COL_STR, false },
-		{ "nonce", COORD_COL_INT, false },
-		{ "initial_balance", COORD_COL_MONEY, false },
-		{ "spent", COORD_COL_MONEY, false },
-		{ "reserved", COORD_COL_MONEY, false },
-		{ "available", COORD_COL_MONEY, false },
+		BALANCE_COLS,
 		{ "last_used_at", COORD_COL_STR, false },
 		{ "is_grant", COORD_COL_BOOL, false },
 	};
@@ -292,12 +298,7 @@ out:
 enum coord_err coord_paykeys_grant_keys(struct coord_db *db, json_object **out)
 {
 	static const struct coord_col cols[] = {
-		{ "owner", COORD_COL_STR, false },
-		{ "nonce", COORD_COL_INT, false },
-		{ "initial_balance", COORD_COL_MONEY, false },
-		{ "spent", COORD_COL_MONEY, false },
-		{ "reserved", COORD_COL_MONEY, false },
-		{ "available", COORD_COL_MONEY, false },
+		BALANCE_COLS,
 		{ "project_ids", COORD_COL_JSON, false },
 		{ "max_per_call", COORD_COL_MONEY, false },
 		{ "created_at", COORD_COL_STR, false },
