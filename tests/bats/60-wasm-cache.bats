@@ -666,11 +666,8 @@ reupload_race() {
 }
 
 # §3.2.5: every :checksum path parameter must match ^[0-9a-f]{64}$, else 400
-# invalid_checksum, checked before any file-system access.  ("..%2F..%2Fetc%2Fpasswd" after
-# /wasm/ is not sent through lighttpd: it matches prefixes on the decoded, normalised
-# path (§0.1, TRAPS.md), so /wasm/..%2F..%2Fetc%2Fpasswd reaches public.fcgi, which
-# answers 404; the next test sends it to worker.fcgi directly.  Under /public/ the
-# normalised path stays under /public/, so public.fcgi gets it and must answer 400.)
+# invalid_checksum, checked before any file-system access; lighttpd hands /wasm/... to
+# worker.fcgi by the raw path (§0.1), whatever its %2F and dot segments decode to.
 @test "bad checksums in the path answer 400 invalid_checksum on every route" {
 	local good bad before
 	good=$(cs path-check)
@@ -684,13 +681,19 @@ reupload_race() {
 		req GET "/public/wasm/exists/$bad"
 		assert_equal "$status $(err)" "400 invalid_checksum"
 	done
-	req GET "/public/wasm/exists/..%2F..%2Fetc%2Fpasswd"
-	assert_equal "$status $(err)" "400 invalid_checksum"
+	for bad in "..%2F..%2Fetc%2Fpasswd" "%2E%2E%2F%2E%2E%2Fetc%2Fpasswd" "..%2f..%2fhealth"; do
+		req GET "/wasm/$bad" -H "Authorization: Bearer $TOKEN"
+		assert_equal "$status $(err) /wasm/$bad" "400 invalid_checksum /wasm/$bad"
+		req GET "/wasm/exists/$bad" -H "Authorization: Bearer $TOKEN"
+		assert_equal "$status $(err)" "400 invalid_checksum"
+		req GET "/public/wasm/exists/$bad"
+		assert_equal "$status $(err)" "400 invalid_checksum"
+	done
 	assert_equal "$(tree_snapshot)" "$before"
 }
 
-# The same against worker.fcgi directly: lighttpd would route /wasm/..%2F.. elsewhere
-# (it matches prefixes on the decoded, normalised path, TRAPS.md), the program must not.
+# The same against worker.fcgi directly, as a server that does not route on the raw path
+# (TRAPS.md) would hand it over: the program itself must not decode its way out of /wasm/.
 @test "plain CGI: GET /wasm/..%2F..%2Fetc%2Fpasswd answers 400 invalid_checksum" {
 	local p
 	for p in "/wasm/..%2F..%2Fetc%2Fpasswd" "/wasm/exists/..%2F..%2Fetc%2Fpasswd" \
