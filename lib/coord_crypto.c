@@ -27,6 +27,14 @@ void coord_sha256_hex(const void *data, size_t len, char out[static 65])
 	coord_hex_encode(md, 32, out);
 }
 
+void coord_sha1_hex(const void *data, size_t len, char out[static 41])
+{
+	unsigned char md[20];
+	unsigned int mdlen = 0;
+	EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL);
+	coord_hex_encode(md, 20, out);
+}
+
 bool coord_ct_equal(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;

@@ -9,6 +9,8 @@
 
 /* out receives 64 lower-case hex characters and a NUL. */
 void coord_sha256_hex(const void *data, size_t len, char out[static 65]);
+/* SHA-1 as Redis names scripts (EVALSHA): 40 lower-case hex characters and a NUL. */
+void coord_sha1_hex(const void *data, size_t len, char out[static 41]);
 /* Constant-time equality of two buffers of the same length. */
 bool coord_ct_equal(const void *a, const void *b, size_t len);
 /* n random bytes from the OpenSSL CSPRNG, as 2n lower-case hex characters + NUL. */

@@ -15,6 +15,8 @@ struct coord_db {
 	bool prepared;
 	bool idle_read;   /* reading what the server sent between statements */
 	bool server_left; /* it sent a message then: it is closing the connection */
+	bool in_tx;          /* between coord_db_begin and its commit or rollback */
+	int tx_statements;   /* statements run in that transaction so far */
 	char sqlstate[6];
 	int64_t ms;
 };
@@ -221,8 +223,8 @@ bool coord_db_notifications(struct coord_db *db)
 	return true;
 }
 
-enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,
-				 const char *const *params, const int *lengths, PGresult **res)
+static enum coord_err exec_once(struct coord_db *db, const struct coord_stmt *st, int nparams,
+				const char *const *params, const int *lengths, PGresult **res)
 {
 	int64_t t0 = coord_monotonic_ms();
 	PGresult *r;
@@ -261,12 +263,6 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 	return conflict ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
 }
 
-enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
-			     const char *const *params, PGresult **res)
-{
-	return coord_db_exec_len(db, st, nparams, params, NULL, res);
-}
-
 static enum coord_err simple(struct coord_db *db, const char *sql)
 {
 	if (!db->conn)
@@ -290,18 +286,51 @@ static enum coord_err simple(struct coord_db *db, const char *sql)
 	return strcmp(db->sqlstate, "40001") == 0 ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
 }
 
+/*
+ * SPEC §0.4: a connection lost under a statement outside a transaction, or
+ * under the first statement of one, is reopened (the transaction begun
+ * again) and the statement sent once more. Later statements of a
+ * transaction are never retried.
+ */
+enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,
+				 const char *const *params, const int *lengths, PGresult **res)
+{
+	bool retryable = db->conn && (!db->in_tx || db->tx_statements == 0);
+	enum coord_err e = exec_once(db, st, nparams, params, lengths, res);
+	if (e == COORD_ERR_UNAVAILABLE && retryable && coord_db_ready(db) == COORD_OK &&
+	    (!db->in_tx || simple(db, "BEGIN") == COORD_OK))
+		e = exec_once(db, st, nparams, params, lengths, res);
+	if (e == COORD_OK && db->in_tx)
+		db->tx_statements++;
+	return e;
+}
+
+enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
+			     const char *const *params, PGresult **res)
+{
+	return coord_db_exec_len(db, st, nparams, params, NULL, res);
+}
+
 enum coord_err coord_db_begin(struct coord_db *db)
 {
-	return simple(db, "BEGIN");
+	bool retryable = db->conn != NULL;
+	enum coord_err e = simple(db, "BEGIN");
+	if (e == COORD_ERR_UNAVAILABLE && retryable && coord_db_ready(db) == COORD_OK)
+		e = simple(db, "BEGIN"); /* SPEC §0.4: BEGIN runs outside a transaction */
+	db->in_tx = e == COORD_OK;
+	db->tx_statements = 0;
+	return e;
 }
 
 enum coord_err coord_db_commit(struct coord_db *db)
 {
+	db->in_tx = false;
 	return simple(db, "COMMIT");
 }
 
 void coord_db_rollback(struct coord_db *db)
 {
+	db->in_tx = false;
 	if (db->conn && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		simple(db, "ROLLBACK");
 }

@@ -135,6 +135,10 @@ static void send_reply(struct coord_req *r, int status, const char *content_type
 		coord_buf_addf(&out, "Content-Type: %s\r\n", content_type);
 	if (length_header)
 		coord_buf_addf(&out, "Content-Length: %zu\r\n", len);
+	if (r->rl_policy.len) {
+		coord_buf_addf(&out, "RateLimit-Policy: %s\r\n", coord_buf_str(&r->rl_policy));
+		coord_buf_addf(&out, "RateLimit: %s\r\n", coord_buf_str(&r->rl_state));
+	}
 	coord_buf_add(&out, coord_buf_str(&r->headers), r->headers.len);
 	coord_buf_adds(&out, "\r\n");
 	if (!r->is_head && body && len)
@@ -213,6 +217,48 @@ void coord_reply_backend_error(struct coord_req *r, enum coord_err e)
 		coord_reply_error(r, 503, "unavailable", "database schema outdated: run coord-migrate");
 	else
 		coord_reply_error(r, 500, "internal_error", "Internal error");
+}
+
+/* ---- rate limits (SPEC §1.9) ---- */
+
+bool coord_req_rate_limit(struct coord_req *r, enum coord_rl_class cls, const char *subject)
+{
+	struct coord_rl_result rl;
+	const char *name = coord_ratelimit_class_name(cls);
+	char msg[128], retry[24];
+	coord_ratelimit_hit(r->redis, r->cfg, cls, subject, &rl);
+	if (!rl.counted) {
+		if (cls != COORD_RL_SECRETS)
+			return true; /* fail open */
+		coord_reply_error(r, 503, "unavailable", "Rate limiter unavailable");
+		return false;
+	}
+	const char *sep = r->rl_policy.len ? ", " : "";
+	coord_buf_addf(&r->rl_policy, "%s\"%s\";q=%lld;w=60", sep, name, (long long)rl.limit);
+	coord_buf_addf(&r->rl_state, "%s\"%s\";r=%lld;t=%lld", sep, name, (long long)rl.remaining,
+		       (long long)rl.reset_seconds);
+	if (rl.admitted)
+		return true;
+	snprintf(retry, sizeof(retry), "%lld", (long long)(rl.reset_seconds > 1 ? rl.reset_seconds : 1));
+	coord_reply_header(r, "Retry-After", retry);
+	snprintf(msg, sizeof(msg), "Rate limit exceeded: %lld requests/minute allowed. Try again later.",
+		 (long long)rl.limit);
+	coord_reply_error(r, 429, "rate_limited", msg);
+	return false;
+}
+
+/* The IP class of a route, if it has one (route flags). */
+static bool ip_class_of(unsigned flags, enum coord_rl_class *cls)
+{
+	if (flags & COORD_RF_RL_SECRETS)
+		*cls = COORD_RL_SECRETS;
+	else if (flags & COORD_RF_RL_API)
+		*cls = COORD_RL_API;
+	else if (flags & COORD_RF_RL_PUBLIC_STORAGE)
+		*cls = COORD_RL_PUBLIC_STORAGE;
+	else
+		return false;
+	return true;
 }
 
 /* ---- request helpers for handlers ---- */
@@ -500,6 +546,7 @@ static void dispatch(struct coord_req *r)
 	struct coord_match m;
 
 	r->method = method ? method : "GET";
+	r->is_head = strcmp(r->method, "HEAD") == 0; /* no answer to a HEAD has a body (§1.2) */
 	if (!uri || uri[0] != '/')
 		uri = "/";
 	const char *q = strchr(uri, '?');
@@ -559,17 +606,21 @@ static void dispatch(struct coord_req *r)
 		return;
 	}
 	r->route = m.route;
-	r->is_head = m.is_head;
 	for (size_t i = 0; i < m.nparams; i++) {
 		r->params[i] = m.params[i];
 		r->param_len[i] = m.param_len[i];
 	}
+	enum coord_rl_class cls;
+	if (ip_class_of(m.route->flags, &cls) && !coord_req_rate_limit(r, cls, r->client_ip))
+		return;
 	if ((m.route->flags & COORD_RF_WORKER_AUTH) && !authenticate_worker(r))
 		return;
 	if ((m.route->flags & COORD_RF_ADMIN_AUTH) && !authenticate_admin(r))
 		return;
 	if (!read_body(r, (m.route->flags & COORD_RF_BIG_BODY) ? COORD_BODY_CAP_BIG
 							       : COORD_BODY_CAP_SMALL))
+		return;
+	if (!coord_req_query(r)) /* every route refuses a bad query string (§0.2, §0.3) */
 		return;
 	m.route->handler(r);
 	if (!r->status) {
@@ -621,6 +672,7 @@ static void serve_one(struct thread_ctx *t, struct coord_io *io, struct coord_re
 	coord_db_take_ms(r->db);
 
 	set_request_id(r);
+	coord_log_set_request_id(r->request_id);
 	coord_client_ip(t->cfg, coord_req_getparam(r, "REMOTE_ADDR"),
 			coord_req_getparam(r, "HTTP_X_FORWARDED_FOR"), r->client_ip);
 	dispatch(r);
@@ -635,8 +687,11 @@ static void end_request(struct coord_req *r)
 		r->deferred(r);
 		coord_db_rollback(r->db);
 	}
+	coord_log_set_request_id(NULL);
 	json_object_put(r->json);
 	coord_buf_release(&r->headers);
+	coord_buf_release(&r->rl_policy);
+	coord_buf_release(&r->rl_state);
 	coord_arena_release(&r->arena);
 }
 

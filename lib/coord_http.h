@@ -20,6 +20,7 @@
 #include "coord_json.h"
 #include "coord_mem.h"
 #include "coord_parse.h"
+#include "coord_ratelimit.h"
 #include "coord_redis.h"
 #include "coord_router.h"
 
@@ -68,6 +69,7 @@ struct coord_req {
 	const char *payment_key_log; /* "owner:nonce" for the log line */
 
 	struct coord_buf headers; /* extra response headers */
+	struct coord_buf rl_policy, rl_state; /* RateLimit-Policy / RateLimit members so far */
 	int status;               /* 0 until replied */
 	int64_t started_ms;
 	void (*deferred)(struct coord_req *r); /* run once the reply has been delivered */
@@ -113,6 +115,14 @@ bool coord_req_json(struct coord_req *r, const struct coord_field *fields, size_
 /* Validates a nested object (at path) of the body; false after replying 422. */
 bool coord_req_json_object(struct coord_req *r, json_object *obj, const char *path,
 			   const struct coord_field *fields, size_t n, struct coord_value *values);
+/*
+ * Counts one request of class cls for subject (the client IP; "owner:nonce"
+ * for COORD_RL_KEY) and adds its RateLimit-Policy / RateLimit members to the
+ * reply (SPEC §1.9). False after replying 429 rate_limited (with
+ * Retry-After), or 503 unavailable for the secrets class when Redis cannot
+ * count; the other classes are admitted then, without headers.
+ */
+bool coord_req_rate_limit(struct coord_req *r, enum coord_rl_class cls, const char *subject);
 /* Opens/validates the thread's database; false after replying 503. */
 bool coord_req_db(struct coord_req *r);
 

@@ -100,9 +100,14 @@ static bool idle_connection_alive(redisContext *ctx)
 	return poll(&p, 1, 0) == 0;
 }
 
-redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const char *fmt, ...)
+/*
+ * One attempt: NULL when the connection is (or just went) down, which drops
+ * it; *sent tells whether the command reached a connection at all.
+ */
+static redisReply *attempt(struct coord_redis *r, int timeout_ms, bool *sent, const char *fmt,
+			   va_list ap)
 {
-	va_list ap;
+	*sent = false;
 	if (r->ctx && !idle_connection_alive(r->ctx))
 		drop(r);
 	if (!r->ctx && !open_ctx(r))
@@ -111,13 +116,27 @@ redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const cha
 		redisSetTimeout(r->ctx, tv_ms(timeout_ms));
 		r->timeout_ms = timeout_ms;
 	}
-	va_start(ap, fmt);
+	*sent = true;
 	redisReply *rep = redisvCommand(r->ctx, fmt, ap);
-	va_end(ap);
 	if (!rep) {
 		coord_log(COORD_LOG_WARN, "redis: %s", r->ctx->errstr);
 		drop(r);
 	}
+	return rep;
+}
+
+redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const char *fmt, ...)
+{
+	va_list ap, again;
+	bool sent;
+	va_start(ap, fmt);
+	va_copy(again, ap);
+	redisReply *rep = attempt(r, timeout_ms, &sent, fmt, ap);
+	/* SPEC §0.4: a connection lost under a command is reopened and the command sent once more */
+	if (!rep && sent)
+		rep = attempt(r, timeout_ms, &sent, fmt, again);
+	va_end(again);
+	va_end(ap);
 	return rep;
 }
 

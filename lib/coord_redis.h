@@ -22,9 +22,10 @@ struct coord_redis *coord_redis_new(const struct coord_redis_url *url);
 void coord_redis_free(struct coord_redis *r);
 
 /*
- * Runs one command, connecting first if needed. Returns the reply
- * (freeReplyObject it) or NULL when Redis is unreachable; the connection
- * is then dropped. timeout_ms bounds the whole round trip (use more than
+ * Runs one command, connecting first if needed. A connection that breaks
+ * under the command is reopened and the command sent once more (SPEC §0.4).
+ * Returns the reply (freeReplyObject it) or NULL when Redis is unreachable;
+ * the connection is then dropped. timeout_ms bounds the whole round trip (use more than
  * the block time of a blocking command).
  */
 /* (no printf format attribute: hiredis adds %b, binary-safe pointer + length) */

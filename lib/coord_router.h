@@ -20,7 +20,11 @@ enum {
 	COORD_RF_WORKER_AUTH = 1u << 0, /* worker bearer token (SPEC §1.6) */
 	COORD_RF_ADMIN_AUTH = 1u << 1,  /* admin bearer token */
 	COORD_RF_BIG_BODY = 1u << 2,    /* 10 MiB body cap instead of 1 MiB */
-	COORD_RF_CORS_ANY = 1u << 3     /* any-origin CORS (api, public storage) */
+	COORD_RF_CORS_ANY = 1u << 3,    /* any-origin CORS (api, public storage) */
+	/* the route's IP rate-limit class (SPEC §1.9), applied right after the route match */
+	COORD_RF_RL_SECRETS = 1u << 4,
+	COORD_RF_RL_API = 1u << 5,
+	COORD_RF_RL_PUBLIC_STORAGE = 1u << 6
 };
 
 struct coord_route {

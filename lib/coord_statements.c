@@ -20,6 +20,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(maint),
 	TABLE(reaper),
 	TABLE(attest),
+	TABLE(projects),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
 

@@ -3,6 +3,7 @@
 # §1.2, §1.8, §1.10).
 
 load ../helpers/coord
+load ../helpers/cgi
 
 setup_file() {
 	export CORS_ALLOWED_ORIGINS="http://allowed.example, https://ui.example:8443"
@@ -47,6 +48,37 @@ setup_file() {
 	assert_equal "$(header Content-Type)" text/plain
 	req HEAD /workers/block-cursor
 	assert_equal "$status" 405
+}
+
+@test "no answer to a HEAD has a body, not even a 404 or a 405 decided before the route" {
+	cgi REQUEST_METHOD=HEAD REQUEST_URI=/nope public.fcgi </dev/null
+	assert_line --index 0 "Status: 404 Not Found"
+	refute_output --partial '"error"'
+	cgi REQUEST_METHOD=HEAD REQUEST_URI=/workers/block-cursor worker.fcgi </dev/null
+	assert_line --index 0 "Status: 405 Method Not Allowed"
+	refute_output --partial '"error"'
+	cgi REQUEST_METHOD=HEAD REQUEST_URI=/he%zzalth public.fcgi </dev/null
+	assert_line --index 0 "Status: 400 Bad Request"
+	refute_output --partial '"error"'
+	cgi REQUEST_METHOD=GET REQUEST_URI=/nope public.fcgi </dev/null
+	assert_output --partial '"error":"not_found"'
+}
+
+@test "a bad query string is refused on every route, also where no parameter is read" {
+	token=$(coord_worker_token query-check)
+	for q in 'x=%zz' 'x=%00' 'x=%c3%28' '%ff=1'; do
+		req GET "/health?$q"
+		assert_equal "$status" 400
+		assert_equal "$(jq -r .error <<<"$body")" invalid_parameter
+		req POST "/workers/heartbeat?$q" -H "Authorization: Bearer $token" \
+			-H 'Content-Type: application/json' \
+			--data '{"worker_id":"w-q","worker_name":"n","status":"online"}'
+		assert_equal "$status" 400
+		assert_equal "$(jq -r .error <<<"$body")" invalid_parameter
+	done
+	assert_equal "$(coord_psql "SELECT count(*) FROM worker_status WHERE worker_id = 'w-q'")" 0
+	req GET '/health?x=%41&y'
+	assert_equal "$status" 200
 }
 
 @test "percent-encoded segments are decoded before matching" {
@@ -150,6 +182,17 @@ setup_file() {
 	assert_equal "$(jq -r .status <<<"$line")" 404
 	assert_equal "$(jq -r .msg <<<"$line")" request
 	assert_equal "$(jq -r .client_ip <<<"$line")" 127.0.0.1
+}
+
+@test "every log line written while serving a request carries its request id" {
+	coord_stop_redis
+	req GET /health/detailed -H 'X-Request-ID: log-check-2'
+	coord_start_redis
+	run grep -F '"request_id":"log-check-2"' "$COORD_STATE_DIR/fcgi-stderr.log"
+	assert_success
+	# the Redis connection failure and the request line itself
+	assert_line --partial '"msg":"redis: connect'
+	assert_line --partial '"msg":"request"'
 }
 
 @test "CORS preflight from an allowed origin is answered 204 with the policy" {

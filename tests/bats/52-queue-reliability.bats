@@ -593,3 +593,82 @@ execute|completed|1|1000|1000"
 	assert_equal "$status" 200
 	assert_no_open_leases
 }
+
+@test "PostgreSQL drops the connection during a long poll: the statement is retried once on a new one (§0.4)" {
+	local dir=$BATS_TEST_TMPDIR
+	curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" \
+		"$BASE_URL/executions/poll?timeout=2&capabilities=compilation" >"$dir/poll.out" 3>&- &
+	pid=$!
+	sleep 0.5
+	# every serving connection of the coordinator goes away while the poll waits on Redis
+	coord_psql "SELECT count(pg_terminate_backend(pid)) > 0 FROM pg_stat_activity
+		WHERE application_name = 'coordinator' AND pid <> pg_backend_pid()" >/dev/null
+	wait "$pid"
+	assert_equal "$(cat "$dir/poll.out")" 204
+	grep -q '"path":"/executions/poll".*"status":204' "$COORD_STATE_DIR/fcgi-stderr.log"
+}
+
+@test "Redis drops the connection of a waiting poll: BRPOP is sent again on a new one (§0.4)" {
+	local dir=$BATS_TEST_TMPDIR
+	curl -s -o "$dir/poll.body" -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $TOKEN" \
+		"$BASE_URL/executions/poll?timeout=8&capabilities=compilation" >"$dir/poll.out" 3>&- &
+	pid=$!
+	sleep 0.5
+	coord_redis CLIENT KILL TYPE normal >/dev/null
+	sleep 0.5
+	create "$(min_body 81)"
+	assert_equal "$status" 201
+	wait "$pid"
+	read -r code t <"$dir/poll.out"
+	# without the retry the poll would fall back to step 4, which leaves a freshly pushed
+	# item to Redis, and answer 204 after 8 s
+	assert_equal "$code" 200
+	assert_equal "$(jq -r .request_id "$dir/poll.body")" 81
+	awk -v t="$t" 'BEGIN { exit !(t < 4) }' || {
+		echo "poll took $t s"
+		false
+	}
+	claim "$(claim_body 81 '["compilation"]')"
+	job=$(jq -r '.jobs[0].job_id' <<<"$body")
+	complete "{\"job_id\":$job,\"success\":false,\"time_ms\":1}"
+	assert_equal "$status" 200
+	assert_no_open_leases
+}
+
+@test "coord-reap -n reports the retention (step C) without deleting; the real run deletes" {
+	create "$(min_body 91)"
+	it=$(item_of 91)
+	coord_psql "UPDATE queue_items SET state = 'done', close_reason = 'completed',
+		closed_at = now() - interval '8 days' WHERE item_id = $it"
+	run reap -n
+	assert_success
+	assert_line "item $it: deleted (closed more than 7 days ago)"
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE item_id = $it")" 1
+	run reap
+	assert_success
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE item_id = $it")" 0
+}
+
+@test "SIGTERM stops coord-reap after the current row's transaction: exit 75, every row whole" {
+	coord_psql "INSERT INTO queue_items (queue, payload, request_id, data_id, state, attempts,
+		lease_id, leased_to, leased_at, lease_expires_at)
+		SELECT 'compile', '{}', g, 'd', 'leased', 1, gen_random_uuid(), 'x', now(), now() - interval '1 second'
+		FROM generate_series(100000, 104999) g"
+	"$COORD_BUILD_DIR/bin/coord-reap" 3>&- &
+	pid=$!
+	sleep 0.5
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 75
+	# some rows were requeued, not all, and none is half done
+	requeued=$(sql "SELECT count(*) FROM queue_items WHERE request_id >= 100000 AND state = 'queued'")
+	leased=$(sql "SELECT count(*) FROM queue_items WHERE request_id >= 100000 AND state = 'leased'")
+	((requeued > 0 && leased > 0 && requeued + leased == 5000))
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE request_id >= 100000 AND state = 'queued'
+		AND (lease_id IS NOT NULL OR leased_to IS NOT NULL)")" 0
+	# the next run finishes the work
+	run reap
+	assert_success
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE request_id >= 100000 AND state = 'leased'")" 0
+}

@@ -530,6 +530,9 @@ reupload_race() {
 	assert_equal "$body" '{"exists":false,"checksum":null,"file_size":null,"created_at":null}'
 	req GET '/public/wasm/info?repo_url=https://github.com/info/repo&commit_hash=deadbeef&build_target=wasm32-wasi'
 	assert_equal "$body" '{"exists":false,"checksum":null,"file_size":null,"created_at":null}'
+	# an empty build_target counts as given (§0.2): no row has it
+	req GET '/public/wasm/info?repo_url=https://github.com/info/repo&commit_hash=deadbeef&build_target='
+	assert_equal "$body" '{"exists":false,"checksum":null,"file_size":null,"created_at":null}'
 	# info does not count as an access
 	assert_equal "$(col "$c1" access_count)" 0
 }
