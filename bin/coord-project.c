@@ -1,4 +1,5 @@
 /* coord-project: manages the local projects that always win resolution (SPEC §6.2, D9). */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +24,8 @@ static const char usage[] =
 	"  -h/--help, -V/--version\n";
 
 struct args {
-	const char *project_id, *uuid, *active_version, *note;
+	const char *project_id, *active_version, *note;
+	char *uuid; /* lower-cased in place */
 };
 
 /* 1..max bytes of UTF-8 without control characters, else exit 65. */
@@ -187,8 +189,10 @@ int main(int argc, char **argv)
 	if (a.project_id && !coord_project_id_valid(a.project_id))
 		coord_cli_die(&cli, EX_DATAERR, "--project-id must be OWNER/NAME (owner 1-64, name "
 						"1-128 characters, no control characters)");
-	if (a.uuid)
-		check_text(&cli, "--uuid", a.uuid, 1, 64);
+	if (a.uuid && !coord_uuid_valid(a.uuid, strlen(a.uuid)))
+		coord_cli_die(&cli, EX_DATAERR, "--uuid must be a UUID (8-4-4-4-12 hex digits)");
+	for (char *c = a.uuid; c && *c; c++) /* UUIDs are stored and shown in lower case (§1.3) */
+		*c = (char)tolower((unsigned char)*c);
 	if (a.active_version)
 		check_text(&cli, "--active-version", a.active_version, 0, 1024);
 	if (a.note)

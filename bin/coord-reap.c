@@ -41,8 +41,7 @@ int main(int argc, char **argv)
 	struct coord_redis *redis = coord_redis_new(&cfg.redis);
 	enum coord_err e = coord_reap(db, redis, &cfg, cli.dry_run, cli.dry_run ? stdout : NULL, &n);
 	if (e != COORD_OK)
-		coord_cli_die(&cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
-			      "stopped: database error");
+		coord_cli_maint_failed(&cli, e);
 	if (cli.verbose)
 		fprintf(stderr, "%s: items requeued %ld, closed %ld, dead %ld; jobs requeued %ld, "
 				"failed %ld; old items deleted %ld\n", cli.program, n.items_requeued,

@@ -40,8 +40,7 @@ int main(int argc, char **argv)
 		return 0; /* another run holds the lock */
 	enum coord_err e = coord_tee_cleanup(db, cli.dry_run, &n);
 	if (e != COORD_OK)
-		coord_cli_die(&cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
-			      "stopped: database error");
+		coord_cli_maint_failed(&cli, e);
 	if (cli.dry_run)
 		printf("would delete %ld challenge(s), deactivate %ld session(s), delete %ld session(s)\n",
 		       n.challenges_deleted, n.sessions_expired, n.sessions_deleted);

@@ -61,10 +61,9 @@ int main(int argc, char **argv)
 	enum coord_err e = coord_wasm_evict(db, &cfg, cap, verify, cli.dry_run,
 					    cli.dry_run ? stdout : NULL, &n);
 	if (e == COORD_ERR_IO)
-		coord_cli_die(&cli, EX_IOERR, "cannot read %s", cfg.wasm_cache_dir);
+		coord_cli_die(&cli, EX_CONFIG, "cannot read WASM_CACHE_DIR %s", cfg.wasm_cache_dir);
 	if (e != COORD_OK)
-		coord_cli_die(&cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
-			      "stopped: database error");
+		coord_cli_maint_failed(&cli, e);
 	if (cli.verbose)
 		fprintf(stderr, "%s: rows without file %ld, orphans %ld, temporary files %ld, "
 				"evicted %ld (%lld bytes), corrupt %ld, verified %ld\n", cli.program,

@@ -44,7 +44,7 @@ static bool check_rules(struct coord_req *r, const struct coord_value *v, struct
 		if (strcmp(a->task_type, "execute") == 0 && !v[INPUT].present)
 			return invalid(r, "An execute attestation needs input_hash");
 		for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-			if (v[hashes[i]].present && v[hashes[i]].len != 64)
+			if (v[hashes[i]].present && coord_utf8_chars(v[hashes[i]].s, v[hashes[i]].len) != 64)
 				return invalid(r, "Hashes must be 64 characters");
 	}
 	size_t qlen = v[QUOTE].len, got;

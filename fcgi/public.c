@@ -117,6 +117,13 @@ static void popular_repos(struct coord_req *r)
 		reply_view(r, coord_stats_popular_repos(r->db, &view), &view);
 }
 
+static void user_earnings(struct coord_req *r)
+{
+	json_object *view = NULL;
+	if (coord_req_db(r))
+		reply_view(r, coord_stats_user(r->db, r->params[0], &view), &view);
+}
+
 static void wasm_info(struct coord_req *r)
 {
 	json_object *view = NULL;
@@ -131,7 +138,7 @@ static void wasm_info(struct coord_req *r)
 	}
 	if (coord_req_db(r))
 		reply_view(r, coord_wasm_info(r->db, r->cfg, repo->value, commit->value,
-					      target && *target->value ? target->value : "wasm32-wasip1",
+					      target ? target->value : "wasm32-wasip1",
 					      &view), &view);
 }
 
@@ -193,6 +200,7 @@ static const struct coord_route routes[] = {
 	{ "GET", "/public/workers", workers, 0 },
 	{ "GET", "/public/jobs", jobs, 0 },
 	{ "GET", "/public/repos/popular", popular_repos, 0 },
+	{ "GET", "/public/users/:account/earnings", user_earnings, 0 },
 	{ "GET", "/public/pricing", pricing, 0 },
 	{ "POST", "/public/pricing/refresh", pricing_refresh, 0 },
 	{ "GET", "/public/wasm/info", wasm_info, 0 },

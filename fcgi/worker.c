@@ -1,5 +1,6 @@
 /* worker.fcgi: the routes workers call with their bearer token (SPEC §3.2). */
 #include "coord_pricing.h"
+#include "coord_wasmmem.h"
 #include "wasm_exists.h"
 #include "worker.h"
 #include "banned.h"
@@ -38,5 +39,6 @@ static const struct coord_program program = {
 int main(int argc, char **argv)
 {
 	coord_serve_background(coord_pricing_background, COORD_PRICING_BACKGROUND_MS);
+	coord_serve_background(worker_wasm_flush, COORD_WASMMEM_FLUSH_MS);
 	return coord_serve(&program, argc, argv);
 }

@@ -14,6 +14,8 @@ void worker_jobs_complete(struct coord_req *r);
 /* worker_wasm.c */
 void worker_wasm_download(struct coord_req *r);
 void worker_wasm_upload(struct coord_req *r);
+/* Background work: the deferred download counts (SPEC §3.2.5). */
+void worker_wasm_flush(struct coord_bg *bg, bool final);
 
 /* worker_tee.c */
 void worker_tee_challenge(struct coord_req *r);

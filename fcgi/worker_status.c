@@ -49,7 +49,7 @@ void worker_heartbeat(struct coord_req *r)
 void worker_task_completion(struct coord_req *r)
 {
 	static const struct coord_field fields[] = {
-		{ "worker_id", COORD_FT_STRING, true, 1, 128, NULL },
+		{ "worker_id", COORD_FT_STRING, true, 1, 256, NULL },
 		{ "success", COORD_FT_BOOL, true, 0, 0, NULL },
 	};
 	struct coord_value v[2];

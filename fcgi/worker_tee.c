@@ -49,9 +49,10 @@ static void sleep_seconds(int s)
 void worker_tee_register(struct coord_req *r)
 {
 	static const struct coord_field fields[] = {
-		{ "public_key", COORD_FT_STRING, true, 0, 0, NULL },
+		{ "public_key", COORD_FT_STRING, true, 1, 256, NULL },
+		/* unbounded: step 1 answers every malformed challenge 400 invalid_challenge */
 		{ "challenge", COORD_FT_STRING, true, 0, 0, NULL },
-		{ "signature", COORD_FT_STRING, true, 0, 0, NULL },
+		{ "signature", COORD_FT_STRING, true, 1, 256, NULL },
 	};
 	struct coord_value v[3];
 	unsigned char pub[32], sig[64], msg[32];

@@ -15,6 +15,7 @@ void coord_cli_init(struct coord_cli *cli, const char *argv0, const char *usage)
 	memset(cli, 0, sizeof(*cli));
 	cli->program = slash ? slash + 1 : argv0;
 	cli->usage = usage;
+	opterr = 0; /* getopt would prefix its messages with the full path: ours name the program */
 }
 
 bool coord_cli_common(struct coord_cli *cli, int opt, const char *arg)
@@ -41,10 +42,10 @@ bool coord_cli_common(struct coord_cli *cli, int opt, const char *arg)
 	case 'n':
 		cli->dry_run = true;
 		return true;
-	case '?':
-	case ':':
-		fputs(cli->usage, stderr);
-		exit(EX_USAGE);
+	case '?': /* unknown option, or an option without its argument */
+		if (optopt > ' ' && optopt < 127)
+			coord_cli_usage_error(cli, "unknown option -%c, or it needs an argument", optopt);
+		coord_cli_usage_error(cli, "unknown option, or an option without its argument");
 	default:
 		return false;
 	}
@@ -82,8 +83,8 @@ void coord_cli_usage_error(const struct coord_cli *cli, const char *fmt, ...)
 void coord_cli_config(struct coord_cli *cli, struct coord_config *cfg)
 {
 	coord_config_load_or_exit(cfg, cli->program, &cli->ov);
-	/* programs log diagnostics as plain lines; library warnings only when verbose */
-	coord_log_setup(COORD_LOG_TEXT, cli->verbose ? COORD_LOG_DEBUG : COORD_LOG_ERROR);
+	/* diagnostics are "<program>: ..." lines (SPEC §6.1); the library's own only for errors */
+	coord_log_setup_program(cli->program, COORD_LOG_ERROR);
 	coord_httpc_global_init();
 }
 
@@ -96,7 +97,7 @@ struct coord_db *coord_cli_db(const struct coord_cli *cli, const struct coord_co
 	if (e == COORD_ERR_UNAVAILABLE)
 		coord_cli_die(cli, EX_UNAVAILABLE, "cannot reach the database");
 	if (e != COORD_OK)
-		coord_cli_die(cli, EX_SOFTWARE, "cannot prepare the statements (run with -v for details)");
+		coord_cli_die(cli, EX_SOFTWARE, "cannot prepare the statements");
 	return db;
 }
 
@@ -113,6 +114,7 @@ struct coord_db *coord_cli_maint_db(const struct coord_cli *cli, const struct co
 		coord_db_free(db);
 		return NULL;
 	}
+	coord_maint_catch_signals();
 	return db;
 }
 
@@ -123,4 +125,12 @@ int coord_cli_db_exit_code(enum coord_err e)
 	if (e == COORD_ERR_CONFLICT)
 		return EX_TEMPFAIL;
 	return EX_SOFTWARE;
+}
+
+void coord_cli_maint_failed(const struct coord_cli *cli, enum coord_err e)
+{
+	if (coord_maint_interrupted())
+		coord_cli_die(cli, EX_TEMPFAIL, "interrupted: stopped after the current transaction");
+	coord_cli_die(cli, e == COORD_ERR_UNAVAILABLE ? EX_TEMPFAIL : coord_cli_db_exit_code(e),
+		      "stopped: database error");
 }

@@ -63,5 +63,12 @@ struct coord_db *coord_cli_maint_db(const struct coord_cli *cli, const struct co
 				    int64_t lock_id);
 /* Exit code for a failed database call: 69, 75 (conflict) or 70. */
 int coord_cli_db_exit_code(enum coord_err e);
+/*
+ * A maintenance program's work stopped with e: exits 75 when a signal
+ * interrupted it or the connection was lost mid-run, else as
+ * coord_cli_db_exit_code, with one diagnostic line.
+ */
+void coord_cli_maint_failed(const struct coord_cli *cli, enum coord_err e)
+	__attribute__((noreturn));
 
 #endif

@@ -558,6 +558,7 @@ static void dispatch(struct coord_req *r)
 	struct coord_match m;
 
 	r->method = method ? method : "GET";
+	r->is_head = strcmp(r->method, "HEAD") == 0; /* no answer to a HEAD has a body (§1.2) */
 	if (!uri || uri[0] != '/')
 		uri = "/";
 	const char *q = strchr(uri, '?');
@@ -617,7 +618,6 @@ static void dispatch(struct coord_req *r)
 		return;
 	}
 	r->route = m.route;
-	r->is_head = m.is_head;
 	for (size_t i = 0; i < m.nparams; i++) {
 		r->params[i] = m.params[i];
 		r->param_len[i] = m.param_len[i];
@@ -631,6 +631,8 @@ static void dispatch(struct coord_req *r)
 		return;
 	if (!read_body(r, (m.route->flags & COORD_RF_BIG_BODY) ? COORD_BODY_CAP_BIG
 							       : COORD_BODY_CAP_SMALL))
+		return;
+	if (!coord_req_query(r)) /* every route refuses a bad query string (§0.2, §0.3) */
 		return;
 	m.route->handler(r);
 	if (!r->status) {
@@ -682,6 +684,7 @@ static void serve_one(struct thread_ctx *t, struct coord_io *io, struct coord_re
 	coord_db_take_ms(r->db);
 
 	set_request_id(r);
+	coord_log_set_request_id(r->request_id);
 	coord_client_ip(t->cfg, coord_req_getparam(r, "REMOTE_ADDR"),
 			coord_req_getparam(r, "HTTP_X_FORWARDED_FOR"), r->client_ip);
 	dispatch(r);
@@ -696,6 +699,7 @@ static void end_request(struct coord_req *r)
 		r->deferred(r);
 		coord_db_rollback(r->db);
 	}
+	coord_log_set_request_id(NULL);
 	json_object_put(r->json);
 	coord_buf_release(&r->headers);
 	coord_buf_release(&r->rl_policy);

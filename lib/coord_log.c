@@ -12,12 +12,26 @@
 
 static enum coord_log_format log_format = COORD_LOG_JSON;
 static enum coord_log_level log_min = COORD_LOG_INFO;
+static const char *log_program; /* set: the plain "<program>: <msg>" lines of bin/ */
+static _Thread_local const char *log_request_id;
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 void coord_log_setup(enum coord_log_format format, enum coord_log_level min_level)
 {
 	log_format = format;
 	log_min = min_level;
+	log_program = NULL;
+}
+
+void coord_log_setup_program(const char *program, enum coord_log_level min_level)
+{
+	log_min = min_level;
+	log_program = program;
+}
+
+void coord_log_set_request_id(const char *request_id)
+{
+	log_request_id = request_id;
 }
 
 int64_t coord_now_ms(void)
@@ -77,7 +91,9 @@ void coord_log_fields(enum coord_log_level level, const char *msg,
 	if (level < log_min)
 		return;
 	coord_format_ts(coord_now_ms(), ts);
-	if (log_format == COORD_LOG_JSON) {
+	if (log_program) {
+		coord_buf_addf(&b, "%s: %s", log_program, msg);
+	} else if (log_format == COORD_LOG_JSON) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "ts", json_object_new_string(ts));
 		json_object_object_add(o, "level", json_object_new_string(level_names[level]));
@@ -129,5 +145,6 @@ void coord_log(enum coord_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	coord_log_fields(level, msg, NULL, 0);
+	struct coord_log_field id = { "request_id", COORD_LF_STR, log_request_id, 0 };
+	coord_log_fields(level, msg, &id, log_request_id ? 1 : 0);
 }

@@ -22,6 +22,16 @@ struct coord_log_field {
 };
 
 void coord_log_setup(enum coord_log_format format, enum coord_log_level min_level);
+/*
+ * Command-line programs (SPEC §6.1): every line is "<program>: <msg>" on
+ * stderr, without timestamp, level or fields.
+ */
+void coord_log_setup_program(const char *program, enum coord_log_level min_level);
+/*
+ * The request the calling thread serves (NULL when none): coord_log() lines
+ * carry it as request_id (SPEC §1.10). The string must outlive the request.
+ */
+void coord_log_set_request_id(const char *request_id);
 void coord_log_fields(enum coord_log_level level, const char *msg,
 		      const struct coord_log_field *fields, size_t n);
 void coord_log(enum coord_log_level level, const char *fmt, ...)

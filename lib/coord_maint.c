@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,31 @@ const struct coord_stmt coord_maint_stmts[] = {
 	{ "maint_unlock", "SELECT pg_advisory_unlock($1::bigint)" },
 };
 const size_t coord_maint_nstmts = sizeof(coord_maint_stmts) / sizeof(coord_maint_stmts[0]);
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void coord_maint_catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART; /* a statement in flight completes; the loop stops after it */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+bool coord_maint_interrupted(void)
+{
+	return interrupted != 0;
+}
 
 enum coord_err coord_maint_try_lock(struct coord_db *db, int64_t id, bool *got)
 {

@@ -11,9 +11,11 @@
 #include "banned.h"
 
 /* Run unprepared: this program is the one that creates the schema. */
-enum { MIG_CREATE_TABLE, MIG_APPLIED, MIG_RECORD };
+enum { MIG_HAS_TABLE, MIG_CREATE_TABLE, MIG_APPLIED, MIG_RECORD };
 
 static const struct coord_stmt stmts[] = {
+	[MIG_HAS_TABLE] = { "migrate_has_table",
+		"SELECT to_regclass('public.schema_migrations') IS NOT NULL" },
 	[MIG_CREATE_TABLE] = { "migrate_create_table",
 		"CREATE TABLE IF NOT EXISTS schema_migrations ("
 		" version INTEGER PRIMARY KEY,"
@@ -124,10 +126,14 @@ enum coord_err coord_migrate_status(struct coord_db *db, struct coord_migration_
 				    char *err, size_t errlen)
 {
 	PGresult *res;
-	enum coord_err e = coord_db_exec(db, &stmts[MIG_CREATE_TABLE], 0, NULL, &res);
+	/* --status and -n write nothing: without the table, nothing is applied yet */
+	enum coord_err e = coord_db_exec(db, &stmts[MIG_HAS_TABLE], 0, NULL, &res);
 	if (e != COORD_OK)
 		return e;
+	bool has_table = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
+	if (!has_table)
+		return COORD_OK;
 	e = coord_db_exec(db, &stmts[MIG_APPLIED], 0, NULL, &res);
 	if (e != COORD_OK)
 		return e;
@@ -158,7 +164,9 @@ enum coord_err coord_migrate_apply(struct coord_db *db, struct coord_migration *
 	enum coord_err e = coord_db_begin(db);
 	if (e != COORD_OK)
 		return e;
-	e = coord_db_exec_script(db, m->sql, err, errlen);
+	e = coord_db_exec(db, &stmts[MIG_CREATE_TABLE], 0, NULL, NULL);
+	if (e == COORD_OK)
+		e = coord_db_exec_script(db, m->sql, err, errlen);
 	if (e == COORD_OK) {
 		snprintf(version, sizeof(version), "%d", m->version);
 		const char *p[] = { version, m->name, m->checksum };

@@ -27,8 +27,8 @@ static enum coord_err post(const struct coord_config *cfg, const char *request, 
 		coord_log(COORD_LOG_WARN, "near rpc: %s", err);
 		return COORD_ERR_UPSTREAM;
 	}
-	json_object *o = resp.status == 200
-		? coord_json_parse(coord_buf_str(&resp.body), resp.body.len, &p) : NULL;
+	/* the status says nothing more than the body does (SPEC §4.2): an answer is a JSON object */
+	json_object *o = coord_json_parse(coord_buf_str(&resp.body), resp.body.len, &p);
 	coord_buf_release(&resp.body);
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		coord_log(COORD_LOG_WARN, "near rpc: invalid answer (HTTP %ld)", resp.status);

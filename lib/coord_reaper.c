@@ -4,6 +4,7 @@
 #include "coord_int.h"
 #include "coord_jobs.h"
 #include "coord_log.h"
+#include "coord_maint.h"
 #include "coord_mem.h"
 #include "coord_reaper.h"
 #include "banned.h"
@@ -17,11 +18,13 @@ enum {
 	REAP_ITEM_REQUEUE,
 	REAP_EXPIRED_JOBS,
 	REAP_RETENTION,
+	REAP_RETENTION_AFTER,
 	REQUEUE_QUEUED,
 	REQUEUE_PUSHED,
 };
 
 #define STILL_EXPIRED "state = 'leased' AND lease_expires_at < now()"
+#define RETAINED_NO_MORE "state IN ('done', 'dead') AND closed_at < now() - interval '7 days'"
 #define LEASE_CLEARED "lease_id = NULL, leased_to = NULL, leased_at = NULL, lease_expires_at = NULL"
 
 const struct coord_stmt coord_reaper_stmts[] = {
@@ -48,7 +51,11 @@ const struct coord_stmt coord_reaper_stmts[] = {
 		"AND job_id > $1 ORDER BY job_id LIMIT " BATCH },
 	[REAP_RETENTION] = { "reap_retention",
 		"DELETE FROM queue_items WHERE item_id IN (SELECT item_id FROM queue_items "
-		"WHERE state IN ('done', 'dead') AND closed_at < now() - interval '7 days' LIMIT " BATCH ")" },
+		"WHERE " RETAINED_NO_MORE " LIMIT " BATCH ")" },
+	/* what C would delete, for -n */
+	[REAP_RETENTION_AFTER] = { "reap_retention_after",
+		"SELECT item_id FROM queue_items WHERE " RETAINED_NO_MORE " AND item_id > $1 "
+		"ORDER BY item_id LIMIT " BATCH },
 	[REQUEUE_QUEUED] = { "requeue_queued",
 		"SELECT item_id FROM queue_items WHERE queue = $1 AND state = 'queued' "
 		"ORDER BY item_id DESC" },
@@ -125,6 +132,11 @@ static enum coord_err reap_item(struct coord_db *db, struct coord_redis *redis,
 						  &unclaimed, &pushes);
 			n->jobs_failed++;
 		}
+		if (e == COORD_ERR_CONFLICT) { /* a claim took the job over meanwhile: it wins */
+			coord_db_rollback(db);
+			e = COORD_OK;
+			goto out;
+		}
 		if (has_call)
 			coord_log(COORD_LOG_WARN, "reaper: item %s of an HTTPS call exhausted its "
 						  "deliveries; calls are settled by the billing routes", item);
@@ -177,6 +189,20 @@ static enum coord_err reap_job(struct coord_db *db, struct coord_redis *redis,
 	return e;
 }
 
+/* C under -n: an item that the retention would delete. */
+static enum coord_err report_retention(struct coord_db *db, struct coord_redis *redis,
+				       const struct coord_config *cfg, const char *item,
+				       bool dry_run, FILE *report, struct coord_reap_counts *n)
+{
+	(void)db;
+	(void)redis;
+	(void)cfg;
+	(void)dry_run;
+	say(report, "item", item, "deleted (closed more than 7 days ago)");
+	n->items_deleted++;
+	return COORD_OK;
+}
+
 /* Walks the candidates of a selection in batches, handling each row. */
 static enum coord_err each_candidate(struct coord_db *db, int select,
 				     enum coord_err (*handle)(struct coord_db *, struct coord_redis *,
@@ -194,7 +220,9 @@ static enum coord_err each_candidate(struct coord_db *db, int select,
 			return e;
 		int rows = PQntuples(res);
 		for (int i = 0; i < rows && e == COORD_OK; i++)
-			e = handle(db, redis, cfg, PQgetvalue(res, i, 0), dry_run, report, n);
+			e = coord_maint_interrupted()
+				? COORD_ERR_CONFLICT
+				: handle(db, redis, cfg, PQgetvalue(res, i, 0), dry_run, report, n);
 		if (rows)
 			snprintf(after, sizeof(after), "%s", PQgetvalue(res, rows - 1, 0));
 		PQclear(res);
@@ -212,10 +240,15 @@ enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
 					  report, n);
 	if (e == COORD_OK)
 		e = each_candidate(db, REAP_EXPIRED_JOBS, reap_job, redis, cfg, dry_run, report, n);
-	if (e != COORD_OK || dry_run)
+	if (e != COORD_OK)
 		return e;
+	if (dry_run)
+		return each_candidate(db, REAP_RETENTION_AFTER, report_retention, redis, cfg, dry_run,
+				      report, n);
 	for (;;) { /* C */
 		PGresult *res;
+		if (coord_maint_interrupted())
+			return COORD_ERR_CONFLICT;
 		if ((e = run(db, REAP_RETENTION, 0, NULL, &res)) != COORD_OK)
 			return e;
 		long deleted = strtol(PQcmdTuples(res), NULL, 10);

@@ -6,7 +6,7 @@
 #include "coord_stats.h"
 #include "banned.h"
 
-enum { STATS_SUMMARY, STATS_WORKERS, STATS_JOBS, STATS_REPOS };
+enum { STATS_SUMMARY, STATS_WORKERS, STATS_JOBS, STATS_REPOS, STATS_USER };
 
 /* the five failure categories, by the joined job's status */
 #define CATEGORY_COUNTS                                                               \
@@ -54,6 +54,11 @@ const struct coord_stmt coord_stats_stmts[] = {
 		"FROM execution_results r LEFT JOIN jobs j ON j.job_id = r.job_id "
 		"WHERE r.github_repo IS NOT NULL GROUP BY r.github_repo "
 		"ORDER BY count(*) DESC, r.github_repo LIMIT 10" },
+	[STATS_USER] = { "stats_user",
+		"SELECT $1::text, count(*), count(*) FILTER (WHERE success), "
+		"coalesce(sum(near_payment_yocto), 0)::text, coalesce(sum(instructions_used), 0), "
+		"coalesce(round(avg(execution_time_ms)), 0)::bigint "
+		"FROM execution_results WHERE user_account_id = $1" },
 };
 const size_t coord_stats_nstmts = sizeof(coord_stats_stmts) / sizeof(coord_stats_stmts[0]);
 
@@ -175,6 +180,26 @@ enum coord_err coord_stats_popular_repos(struct coord_db *db, json_object **out)
 	if (e != COORD_OK)
 		return e;
 	*out = coord_rows_json(res, cols, NCOLS(cols));
+	PQclear(res);
+	return COORD_OK;
+}
+
+enum coord_err coord_stats_user(struct coord_db *db, const char *account, json_object **out)
+{
+	static const struct coord_col cols[] = {
+		{ "user_account_id", COORD_COL_STR, false },
+		{ "total_executions", COORD_COL_INT, false },
+		{ "successful_executions", COORD_COL_INT, false },
+		{ "total_near_spent_yocto", COORD_COL_MONEY, false },
+		{ "total_instructions_used", COORD_COL_INT, false },
+		{ "average_execution_time_ms", COORD_COL_INT, false },
+	};
+	PGresult *res;
+	const char *p[] = { account };
+	enum coord_err e = coord_db_exec(db, &coord_stats_stmts[STATS_USER], 1, p, &res);
+	if (e != COORD_OK)
+		return e;
+	*out = coord_row_json(res, 0, cols, NCOLS(cols));
 	PQclear(res);
 	return COORD_OK;
 }

@@ -22,5 +22,7 @@ enum coord_err coord_stats_jobs(struct coord_db *db, int64_t limit, int64_t offs
 				const char *user_account_id, enum coord_jobs_source source,
 				json_object **out);
 enum coord_err coord_stats_popular_repos(struct coord_db *db, json_object **out);
+/* GET /public/users/:account/earnings: the account's result rows summed (zeros when none). */
+enum coord_err coord_stats_user(struct coord_db *db, const char *account, json_object **out);
 
 #endif

@@ -3,6 +3,7 @@
 # §1.2, §1.8, §1.10).
 
 load ../helpers/coord
+load ../helpers/cgi
 
 setup_file() {
 	export CORS_ALLOWED_ORIGINS="http://allowed.example, https://ui.example:8443"
@@ -49,6 +50,37 @@ setup_file() {
 	assert_equal "$status" 405
 }
 
+@test "no answer to a HEAD has a body, not even a 404 or a 405 decided before the route" {
+	cgi REQUEST_METHOD=HEAD REQUEST_URI=/nope public.fcgi </dev/null
+	assert_line --index 0 "Status: 404 Not Found"
+	refute_output --partial '"error"'
+	cgi REQUEST_METHOD=HEAD REQUEST_URI=/workers/block-cursor worker.fcgi </dev/null
+	assert_line --index 0 "Status: 405 Method Not Allowed"
+	refute_output --partial '"error"'
+	cgi REQUEST_METHOD=HEAD REQUEST_URI=/he%zzalth public.fcgi </dev/null
+	assert_line --index 0 "Status: 400 Bad Request"
+	refute_output --partial '"error"'
+	cgi REQUEST_METHOD=GET REQUEST_URI=/nope public.fcgi </dev/null
+	assert_output --partial '"error":"not_found"'
+}
+
+@test "a bad query string is refused on every route, also where no parameter is read" {
+	token=$(coord_worker_token query-check)
+	for q in 'x=%zz' 'x=%00' 'x=%c3%28' '%ff=1'; do
+		req GET "/health?$q"
+		assert_equal "$status" 400
+		assert_equal "$(jq -r .error <<<"$body")" invalid_parameter
+		req POST "/workers/heartbeat?$q" -H "Authorization: Bearer $token" \
+			-H 'Content-Type: application/json' \
+			--data '{"worker_id":"w-q","worker_name":"n","status":"online"}'
+		assert_equal "$status" 400
+		assert_equal "$(jq -r .error <<<"$body")" invalid_parameter
+	done
+	assert_equal "$(coord_psql "SELECT count(*) FROM worker_status WHERE worker_id = 'w-q'")" 0
+	req GET '/health?x=%41&y'
+	assert_equal "$status" 200
+}
+
 @test "percent-encoded segments are decoded before matching" {
 	req GET /%68ealth
 	assert_equal "$status" 200
@@ -73,6 +105,53 @@ setup_file() {
 		req GET "$path"
 		assert_equal "$status" 404
 	done
+}
+
+# SPEC §0.1: lighttpd hands a request to the program its raw path prefix names, the reading
+# every program routes on (§0.2), never to the one a decoded, dot-segment-normalised path would
+# name (/jobs/../admin/x is worker.fcgi's 404, not admin.fcgi's; /wasm/..%2F..%2Fetc%2Fpasswd is
+# worker.fcgi's to refuse).  The log line of each request says which program answered it.
+@test "every prefix of §0.1 reaches its own program by the raw path, %2F and dot segments included" {
+	local -A group=(
+		[/jobs/]=worker [/executions/]=worker [/wasm/]=worker [/workers/]=worker
+		[/locks/]=worker [/storage/]=worker [/topup/]=worker [/payment-keys/init]=worker
+		[/payment-keys/delete]=worker [/payment-keys/delete-task/]=worker [/projects/]=worker
+		[/system-callbacks/]=worker [/https-calls/]=worker [/internal/]=worker
+		[/call/]=api [/calls/]=api [/payment-keys/balance]=api
+		[/health]=public [/public/]=public [/attestations]=public [/vrf/]=public
+		[/metrics]=public [/nope/]=public [/.coord/worker/]=public
+		[/admin/]=admin [/secrets/]=secrets
+	)
+	# each escapes its prefix once decoded and normalised, towards another program's
+	local escapes=(
+		"..%2F..%2Fhealth" "../../admin/workers/w1" "%2E%2E/./%2e%2E/jobs/claim"
+		"..%2fcall%2fa%2fb/../../.coord/admin"
+	)
+	local prefix base esc path id line n=0
+	for prefix in "${!group[@]}"; do
+		base=${prefix%/}/
+		for esc in "${escapes[@]}"; do
+			path=$base$esc
+			id=raw-route-$((++n))
+			req GET "$path" -H "X-Request-ID: $id"
+			line=$(grep -F "\"request_id\":\"$id\"" "$COORD_STATE_DIR/fcgi-stderr.log")
+			assert_equal "$path $(jq -r '"\(.group) \(.path)"' <<<"$line")" \
+				"$path ${group[$prefix]} $path"
+			assert_equal "$(header Content-Type)" application/json
+		done
+	done
+	# the black-box case of the issue: worker.fcgi's own answer, after authentication
+	token=$(coord_worker_token raw-route)
+	req GET "/wasm/..%2F..%2Fetc%2Fpasswd" -H "Authorization: Bearer $token"
+	assert_equal "$status $(jq -r .error <<<"$body")" "400 invalid_checksum"
+	# dot segments are segments of their own (§0.2): no route of worker.fcgi has five
+	req GET "/wasm/../../etc/passwd" -H "Authorization: Bearer $token" -H "X-Request-ID: raw-dots"
+	assert_equal "$status $(jq -r .error <<<"$body")" "404 not_found"
+	run grep -F '"request_id":"raw-dots"' "$COORD_STATE_DIR/fcgi-stderr.log"
+	assert_equal "$(jq -r .group <<<"$output")" worker
+	# a raw prefix still reaches its program with a query string
+	req GET "/health?x=../../admin/"
+	assert_equal "$status $body" "200 OK"
 }
 
 @test "X-Request-ID is kept when valid and generated otherwise" {
@@ -103,6 +182,17 @@ setup_file() {
 	assert_equal "$(jq -r .status <<<"$line")" 404
 	assert_equal "$(jq -r .msg <<<"$line")" request
 	assert_equal "$(jq -r .client_ip <<<"$line")" 127.0.0.1
+}
+
+@test "every log line written while serving a request carries its request id" {
+	coord_stop_redis
+	req GET /health/detailed -H 'X-Request-ID: log-check-2'
+	coord_start_redis
+	run grep -F '"request_id":"log-check-2"' "$COORD_STATE_DIR/fcgi-stderr.log"
+	assert_success
+	# the Redis connection failure and the request line itself
+	assert_line --partial '"msg":"redis: connect'
+	assert_line --partial '"msg":"request"'
 }
 
 @test "CORS preflight from an allowed origin is answered 204 with the policy" {

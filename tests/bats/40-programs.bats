@@ -118,6 +118,12 @@ os.execv(sys.argv[1], [sys.argv[1]])
 	run "$COORD_BUILD_DIR/bin/coord-migrate" -d "$url" --dir "$BATS_TEST_TMPDIR/sql" -n
 	assert_success
 	assert_line --index 0 "would apply 001_workers.sql"
+	run "$COORD_BUILD_DIR/bin/coord-migrate" -d "$url" --dir "$BATS_TEST_TMPDIR/sql" --status
+	assert_success
+	assert_line --index 0 --regexp '^001.*pending'
+	# neither -n nor --status writes anything, not even schema_migrations
+	run psql -XAtq "$url" -c "SELECT to_regclass('public.schema_migrations') IS NULL"
+	assert_output t
 	run "$COORD_BUILD_DIR/bin/coord-migrate" -d "$url" --dir "$BATS_TEST_TMPDIR/sql"
 	assert_success
 	assert_line --index 0 "applied 001_workers.sql"
@@ -205,4 +211,20 @@ os.execv(sys.argv[1], [sys.argv[1]])
 	run "$COORD_BUILD_DIR/bin/coord-worker-token" -d "host=/nonexistent port=1 dbname=x" list
 	assert_equal "$status" 69
 	assert_output --regexp '^coord-worker-token: '
+}
+
+@test "program diagnostics are one line each, prefixed with the program's name (§6.1)" {
+	run "$COORD_BUILD_DIR/bin/coord-reap" --bogus
+	assert_equal "$status" 64
+	assert_line --index 0 "coord-reap: unknown option, or an option without its argument"
+	run "$COORD_BUILD_DIR/bin/coord-reap" -x
+	assert_equal "$status" 64
+	assert_line --index 0 "coord-reap: unknown option -x, or it needs an argument"
+	run "$COORD_BUILD_DIR/bin/coord-reap" --database-url
+	assert_equal "$status" 64
+	assert_line --index 0 --regexp '^coord-reap: '
+	# verbose, database unreachable: the failure is the only line
+	run "$COORD_BUILD_DIR/bin/coord-reap" -v -d "host=/nonexistent port=1 dbname=x"
+	assert_equal "$status" 69
+	assert_output "coord-reap: cannot reach the database"
 }

@@ -501,6 +501,26 @@ execute|completed|1|1000|1000"
 	assert_no_open_leases
 }
 
+@test "coord-requeue --verbose prints one summary line for all the queues it handled (§6.1)" {
+	local out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err
+	for i in 56 57; do
+		create "$(min_body $i)"
+	done
+	coord_redis FLUSHALL >/dev/null
+	coord_psql "UPDATE queue_items SET pushed_at = NULL"
+	requeue --verbose >"$out" 2>"$err"
+	assert_equal "$(cat "$out")" ""
+	assert_equal "$(cat "$err")" "coord-requeue: ids pushed: compile 2, execute 0, system_callbacks 0"
+	requeue --queue compile -v --reset >"$out" 2>"$err"
+	assert_equal "$(cat "$err")" "coord-requeue: ids pushed: compile 2"
+	# a dry run reports on stdout and still ends with one summary line
+	requeue -n -v >"$out" 2>"$err"
+	assert_equal "$(cat "$err")" "coord-requeue: ids to push: compile 0, execute 0, system_callbacks 0"
+	# without --verbose: nothing at all
+	requeue >"$out" 2>"$err"
+	assert_equal "$(cat "$out" "$err")" ""
+}
+
 @test "Redis down: create still answers 201 (pushed_at NULL), polls and the reaper still work, requeue exits 69" {
 	coord_stop_redis
 	create "$(min_body 61)"
@@ -613,4 +633,42 @@ execute|completed|1|1000|1000"
 	complete "{\"job_id\":$job,\"success\":false,\"time_ms\":1}"
 	assert_equal "$status" 200
 	assert_no_open_leases
+}
+
+@test "coord-reap -n reports the retention (step C) without deleting; the real run deletes" {
+	create "$(min_body 91)"
+	it=$(item_of 91)
+	coord_psql "UPDATE queue_items SET state = 'done', close_reason = 'completed',
+		closed_at = now() - interval '8 days' WHERE item_id = $it"
+	run reap -n
+	assert_success
+	assert_line "item $it: deleted (closed more than 7 days ago)"
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE item_id = $it")" 1
+	run reap
+	assert_success
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE item_id = $it")" 0
+}
+
+@test "SIGTERM stops coord-reap after the current row's transaction: exit 75, every row whole" {
+	coord_psql "INSERT INTO queue_items (queue, payload, request_id, data_id, state, attempts,
+		lease_id, leased_to, leased_at, lease_expires_at)
+		SELECT 'compile', '{}', g, 'd', 'leased', 1, gen_random_uuid(), 'x', now(), now() - interval '1 second'
+		FROM generate_series(100000, 104999) g"
+	"$COORD_BUILD_DIR/bin/coord-reap" 3>&- &
+	pid=$!
+	sleep 0.5
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 75
+	# some rows were requeued, not all, and none is half done
+	requeued=$(sql "SELECT count(*) FROM queue_items WHERE request_id >= 100000 AND state = 'queued'")
+	leased=$(sql "SELECT count(*) FROM queue_items WHERE request_id >= 100000 AND state = 'leased'")
+	((requeued > 0 && leased > 0 && requeued + leased == 5000))
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE request_id >= 100000 AND state = 'queued'
+		AND (lease_id IS NOT NULL OR leased_to IS NOT NULL)")" 0
+	# the next run finishes the work
+	run reap
+	assert_success
+	assert_equal "$(sql "SELECT count(*) FROM queue_items WHERE request_id >= 100000 AND state = 'leased'")" 0
 }

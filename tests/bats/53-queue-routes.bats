@@ -589,3 +589,28 @@ add_job_rows() {
 	assert_equal "$status" 200
 	assert_equal "$body" '[]'
 }
+
+@test "task-completion: worker_id takes the default string bounds, 1-256 characters" {
+	coord_psql "INSERT INTO worker_status (worker_id, worker_name, status) VALUES ('$(rep w 256)', 'n', 'busy')"
+	task_completion "{\"worker_id\":\"$(rep w 256)\",\"success\":true}"
+	expect_empty 200
+	assert_equal "$(coord_psql "SELECT total_tasks_completed FROM worker_status WHERE worker_id = '$(rep w 256)'")" 1
+	task_completion "{\"worker_id\":\"$(rep w 257)\",\"success\":true}"
+	expect_error 422 invalid_request_body
+	task_completion '{"worker_id":"","success":true}'
+	expect_error 422 invalid_request_body
+}
+
+@test "public user earnings: the account's result rows summed; zeros for an unknown account" {
+	add_stats_rows
+	coord_psql "INSERT INTO execution_results (request_id, worker_id, success, execution_time_ms,
+		instructions_used, near_payment_yocto, user_account_id) VALUES (9, 'w-a', true, 301, 5, 3, 'alice')"
+	req GET /public/users/alice/earnings
+	assert_equal "$status" 200
+	# alice: results 1001 (100 ms, 1000 instr, 10^30 yocto), 1003 (failed, nulls), 9 (301 ms, 5, 3)
+	assert_equal "$body" '{"user_account_id":"alice","total_executions":3,"successful_executions":2,"total_near_spent_yocto":"1000000000000000000000000000003","total_instructions_used":1005,"average_execution_time_ms":201}'
+	req GET /public/users/nobody.near/earnings
+	assert_equal "$body" '{"user_account_id":"nobody.near","total_executions":0,"successful_executions":0,"total_near_spent_yocto":"0","total_instructions_used":0,"average_execution_time_ms":0}'
+	req GET /public/users/a%2Fb/earnings
+	assert_equal "$(jq -r .user_account_id <<<"$body")" a/b
+}

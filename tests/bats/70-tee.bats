@@ -354,7 +354,6 @@ UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 	check "$pub" short-near
 	check "$pub" other-scheme
 	check "$pub" "ml-dsa-65:abc"
-	check "$pub" ""
 	assert_equal "$(near_request_count)" 0
 }
 
@@ -621,4 +620,15 @@ UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 	challenge "$TOKEN"
 	register "$TOKEN" "$(tee_pubkey_hex "$KEYS/reg.pem")" "$CH" "$(tee_sign_hex "$KEYS/reg.pem" "$CH")"
 	assert_equal "$status" 200
+}
+
+@test "register-tee: an empty or over-long public_key or signature is 422 and leaves the challenge" {
+	local long
+	long=$(printf 'k%.0s' {1..257})
+	for pair in "|sig" "key|" "$long|sig" "key|$long"; do
+		challenge "$TOKEN"
+		register "$TOKEN" "${pair%%|*}" "$CH" "${pair#*|}"
+		expect_error 422 invalid_request_body
+		assert_equal "$(challenge_rows "$CH")" 1
+	done
 }

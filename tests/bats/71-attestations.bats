@@ -283,3 +283,14 @@ setup() {
 	expect_error 415 unsupported_media_type
 	assert_equal "$(coord_psql "SELECT count(*) FROM task_attestations WHERE task_id = 9006")" 0
 }
+
+@test "hash lengths are counted in characters: 64 non-ASCII characters are accepted" {
+	local wide
+	wide=$(printf 'é%.0s' {1..64})
+	before=$(rows)
+	attest "$(body 5252 compile ".output_hash = \"$wide\" | del(.input_hash)")"
+	assert_equal "$status" 201
+	assert_equal "$(rows)" $((before + 1))
+	attest "$(body 5253 compile ".output_hash = \"${wide%é}\" | del(.input_hash)")"
+	expect_error 400 invalid_attestation
+}
