@@ -29,6 +29,11 @@ void worker_locks_acquire(struct coord_req *r);
 void worker_locks_release(struct coord_req *r);
 void worker_system_logs(struct coord_req *r);
 
+/* worker_paykeys.c */
+void worker_paykeys_init(struct coord_req *r);
+void worker_topup_complete(struct coord_req *r);
+void worker_paykeys_delete(struct coord_req *r);
+
 /*
  * Shared body pieces (worker_input.c): code_source and resource_limits of
  * SPEC §3.2.1, read from the member values; false after replying 422.

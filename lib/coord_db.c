@@ -17,6 +17,7 @@ struct coord_db {
 	bool server_left; /* it sent a message then: it is closing the connection */
 	bool in_tx;          /* between coord_db_begin and its commit or rollback */
 	int tx_statements;   /* statements run in that transaction so far */
+	const char *tx_begin; /* the BEGIN that opened it, sent again by a retry */
 	char sqlstate[6];
 	int64_t ms;
 };
@@ -257,10 +258,12 @@ static enum coord_err exec_once(struct coord_db *db, const struct coord_stmt *st
 	/* 23xxx integrity violations and 40001/40P01 are answers, not bugs */
 	bool conflict = strncmp(db->sqlstate, "23", 2) == 0 || strcmp(db->sqlstate, "40001") == 0 ||
 			strcmp(db->sqlstate, "40P01") == 0;
-	if (!conflict)
+	/* 22003: a sum that does not fit its NUMERIC(38,0) column (SPEC §1.4) */
+	bool overflow = strcmp(db->sqlstate, "22003") == 0;
+	if (!conflict && !overflow)
 		log_pg_error(st->name, PQresultErrorMessage(r));
 	PQclear(r);
-	return conflict ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
+	return conflict ? COORD_ERR_CONFLICT : overflow ? COORD_ERR_RANGE : COORD_ERR_INTERNAL;
 }
 
 static enum coord_err simple(struct coord_db *db, const char *sql)
@@ -298,7 +301,7 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 	bool retryable = db->conn && (!db->in_tx || db->tx_statements == 0);
 	enum coord_err e = exec_once(db, st, nparams, params, lengths, res);
 	if (e == COORD_ERR_UNAVAILABLE && retryable && coord_db_ready(db) == COORD_OK &&
-	    (!db->in_tx || simple(db, "BEGIN") == COORD_OK))
+	    (!db->in_tx || simple(db, db->tx_begin) == COORD_OK))
 		e = exec_once(db, st, nparams, params, lengths, res);
 	if (e == COORD_OK && db->in_tx)
 		db->tx_statements++;
@@ -311,15 +314,26 @@ enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, i
 	return coord_db_exec_len(db, st, nparams, params, NULL, res);
 }
 
-enum coord_err coord_db_begin(struct coord_db *db)
+static enum coord_err begin(struct coord_db *db, const char *sql)
 {
 	bool retryable = db->conn != NULL;
-	enum coord_err e = simple(db, "BEGIN");
+	enum coord_err e = simple(db, sql);
 	if (e == COORD_ERR_UNAVAILABLE && retryable && coord_db_ready(db) == COORD_OK)
-		e = simple(db, "BEGIN"); /* SPEC §0.4: BEGIN runs outside a transaction */
+		e = simple(db, sql); /* SPEC §0.4: BEGIN runs outside a transaction */
 	db->in_tx = e == COORD_OK;
 	db->tx_statements = 0;
+	db->tx_begin = sql;
 	return e;
+}
+
+enum coord_err coord_db_begin(struct coord_db *db)
+{
+	return begin(db, "BEGIN");
+}
+
+enum coord_err coord_db_begin_snapshot(struct coord_db *db)
+{
+	return begin(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
 
 enum coord_err coord_db_commit(struct coord_db *db)

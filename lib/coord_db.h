@@ -51,7 +51,9 @@ enum coord_err coord_db_ready(struct coord_db *db);
  * *res holds the result (caller PQclear()s it); res NULL discards it. COORD_ERR_UNAVAILABLE
  * when the connection broke (it is reopened by the next coord_db_ready),
  * COORD_ERR_CONFLICT on a unique or check violation or a serialization
- * failure (see coord_db_sqlstate), COORD_ERR_INTERNAL otherwise (logged).
+ * failure (see coord_db_sqlstate), COORD_ERR_RANGE on a numeric overflow
+ * (22003: a money sum reaching 10^38, SPEC §1.4), COORD_ERR_INTERNAL
+ * otherwise (logged).
  */
 enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
 			     const char *const *params, PGresult **res);
@@ -91,6 +93,8 @@ bool coord_db_notifications(struct coord_db *db);
 
 /* Transactions on the thread's connection. */
 enum coord_err coord_db_begin(struct coord_db *db);
+/* BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY: one snapshot until the commit. */
+enum coord_err coord_db_begin_snapshot(struct coord_db *db);
 enum coord_err coord_db_commit(struct coord_db *db);
 void coord_db_rollback(struct coord_db *db);
 

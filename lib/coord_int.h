@@ -30,6 +30,9 @@ COORD_DECLARE_STMTS(stats);
 COORD_DECLARE_STMTS(maint);
 COORD_DECLARE_STMTS(reaper);
 COORD_DECLARE_STMTS(attest);
+COORD_DECLARE_STMTS(paykeys);
+COORD_DECLARE_STMTS(earnings);
+COORD_DECLARE_STMTS(audit);
 COORD_DECLARE_STMTS(projects);
 
 /* The memories of coord_db_memories (coord_db.h): key NULL forgets every row. */

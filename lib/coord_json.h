@@ -67,6 +67,14 @@ struct coord_value {
 bool coord_json_fields(json_object *obj, const char *prefix, const struct coord_field *fields,
 		       size_t n, struct coord_value *values, struct coord_json_problem *p);
 
+/*
+ * Checks that arr (the member at path) is an array of at most max_items
+ * strings of min_chars..max_chars characters each; false with *p filled
+ * (422, path "path" or "path[i]") otherwise.
+ */
+bool coord_json_strings(json_object *arr, const char *path, size_t max_items, int64_t min_chars,
+			int64_t max_chars, struct coord_json_problem *p);
+
 /* The compact serialisation of SPEC §1.1; owned by obj. */
 const char *coord_json_text(json_object *obj, size_t *len);
 

@@ -20,6 +20,9 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(maint),
 	TABLE(reaper),
 	TABLE(attest),
+	TABLE(paykeys),
+	TABLE(earnings),
+	TABLE(audit),
 	TABLE(projects),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
