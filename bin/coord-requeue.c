@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coord_buf.h"
 #include "coord_cli.h"
 #include "coord_maint.h"
 #include "coord_reaper.h"
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 	if (!db)
 		return 0; /* another run holds the lock */
 	struct coord_redis *redis = coord_redis_new(&cfg.redis);
+	struct coord_buf summary = COORD_BUF_INIT;
 	for (int i = first; i <= last; i++) {
 		long pushed;
 		enum coord_err e = coord_requeue(db, redis, &cfg, all[i], reset, cli.dry_run,
@@ -70,10 +72,14 @@ int main(int argc, char **argv)
 		if (e != COORD_OK)
 			coord_cli_die(&cli, coord_cli_db_exit_code(e), "stopped: error on %s",
 				      coord_queue_name(all[i]));
-		if (cli.verbose)
-			fprintf(stderr, "%s: %s: %ld id(s) pushed\n", cli.program,
-				coord_queue_name(all[i]), pushed);
+		coord_buf_addf(&summary, "%s%s %ld", i == first ? "" : ", ",
+			       coord_queue_name(all[i]), pushed);
 	}
+	/* one summary line for the whole run (SPEC §6.1) */
+	if (cli.verbose)
+		fprintf(stderr, "%s: ids %s: %s\n", cli.program,
+			cli.dry_run ? "to push" : "pushed", summary.ptr);
+	coord_buf_release(&summary);
 	coord_redis_free(redis);
 	coord_db_free(db);
 	coord_config_release(&cfg);

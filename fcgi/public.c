@@ -2,8 +2,10 @@
 #include <string.h>
 
 #include "attestations.h"
+#include "coord_earnings.h"
 #include "coord_health.h"
 #include "coord_http.h"
+#include "coord_paykeys.h"
 #include "coord_pricing.h"
 #include "coord_stats.h"
 #include "coord_wasmcache.h"
@@ -41,6 +43,25 @@ static void pricing(struct coord_req *r)
 			       json_object_new_int64(r->cfg->stablecoin_decimals));
 	json_object_object_add(config, "stablecoin", stablecoin);
 	coord_reply_json(r, 200, config);
+}
+
+static void pricing_refresh(struct coord_req *r)
+{
+	json_object *config;
+	bool fetched;
+	if (r->cfg->near_off) {
+		coord_reply_error(r, 503, "near_not_configured", "NEAR_RPC_URL is off");
+		return;
+	}
+	if (!coord_req_db(r))
+		return;
+	enum coord_err e = coord_pricing_refresh(r->db, r->cfg, &config, &fetched);
+	if (e == COORD_ERR_UPSTREAM)
+		coord_reply_error(r, 502, "upstream_error", "NEAR RPC failed or answered an invalid pricing");
+	else if (e != COORD_OK)
+		coord_reply_backend_error(r, e);
+	else
+		coord_reply_json(r, 200, config);
 }
 
 /* Replies with *view, or with the database error that prevented it. */
@@ -123,6 +144,57 @@ static void wasm_info(struct coord_req *r)
 					      &view), &view);
 }
 
+/* The :nonce path parameter (index i) as a u32; false after replying 400. */
+static bool path_nonce(struct coord_req *r, size_t i, int64_t *nonce)
+{
+	if (coord_parse_i64(r->params[i], r->param_len[i], 0, COORD_PAYKEY_NONCE_MAX, nonce) ==
+	    COORD_OK)
+		return true;
+	coord_reply_error(r, 400, "invalid_parameter", "nonce must be an integer from 0 to 4294967295");
+	return false;
+}
+
+static void paykey_balance(struct coord_req *r)
+{
+	int64_t nonce;
+	json_object *view = NULL;
+	if (path_nonce(r, 1, &nonce) && coord_req_db(r))
+		reply_view(r, coord_paykeys_balance(r->db, r->params[0], nonce, false, &view), &view);
+}
+
+static void paykey_usage(struct coord_req *r)
+{
+	int64_t nonce, limit, offset;
+	json_object *view = NULL;
+	if (path_nonce(r, 1, &nonce) && coord_req_query(r) &&
+	    coord_req_limit_offset(r, 20, 100, &limit, &offset) && coord_req_db(r))
+		reply_view(r, coord_paykeys_usage(r->db, r->params[0], nonce, limit, offset, &view),
+			   &view);
+}
+
+static void project_earnings(struct coord_req *r)
+{
+	json_object *view = NULL;
+	if (coord_req_db(r))
+		reply_view(r, coord_earnings_owner(r->db, r->params[0], &view), &view);
+}
+
+static void project_earnings_history(struct coord_req *r)
+{
+	int64_t limit, offset;
+	json_object *view = NULL;
+	if (!coord_req_query(r) || !coord_req_limit_offset(r, 50, 100, &limit, &offset))
+		return;
+	const struct coord_query_param *src = coord_req_query_get(r, "source");
+	if (src && strcmp(src->value, "blockchain") != 0 && strcmp(src->value, "https") != 0) {
+		coord_reply_error(r, 400, "invalid_parameter", "source must be blockchain or https");
+		return;
+	}
+	if (coord_req_db(r))
+		reply_view(r, coord_earnings_history(r->db, r->params[0], src ? src->value : NULL,
+						     limit, offset, &view), &view);
+}
+
 static const struct coord_route routes[] = {
 	{ "GET", "/health", health, 0 },
 	{ "GET", "/health/detailed", health_detailed, 0 },
@@ -132,8 +204,13 @@ static const struct coord_route routes[] = {
 	{ "GET", "/public/repos/popular", popular_repos, 0 },
 	{ "GET", "/public/users/:account/earnings", user_earnings, 0 },
 	{ "GET", "/public/pricing", pricing, 0 },
+	{ "POST", "/public/pricing/refresh", pricing_refresh, 0 },
 	{ "GET", "/public/wasm/info", wasm_info, 0 },
 	{ "GET", "/public/wasm/exists/:checksum", wasm_exists_handler, 0 },
+	{ "GET", "/public/payment-keys/:owner/:nonce/balance", paykey_balance, 0 },
+	{ "GET", "/public/payment-keys/:owner/:nonce/usage", paykey_usage, 0 },
+	{ "GET", "/public/project-earnings/:owner", project_earnings, 0 },
+	{ "GET", "/public/project-earnings/:owner/history", project_earnings_history, 0 },
 	{ "POST", "/attestations", attestations_post, COORD_RF_WORKER_AUTH | COORD_RF_BIG_BODY },
 	{ "GET", "/attestations/:job_id", attestations_get, 0 },
 	{ "GET", "/public/storage/get", public_storage_get,
@@ -154,5 +231,6 @@ static const struct coord_program program = {
 
 int main(int argc, char **argv)
 {
+	coord_serve_background(coord_pricing_background, COORD_PRICING_BACKGROUND_MS);
 	return coord_serve(&program, argc, argv);
 }

@@ -1,4 +1,6 @@
 /* worker.fcgi: the routes workers call with their bearer token (SPEC §3.2). */
+#include "coord_pricing.h"
+#include "coord_wasmmem.h"
 #include "wasm_exists.h"
 #include "worker.h"
 #include "banned.h"
@@ -21,6 +23,9 @@ static const struct coord_route routes[] = {
 	{ "POST", "/workers/register-tee", worker_tee_register, WORKER },
 	{ "POST", "/locks/acquire", worker_locks_acquire, WORKER },
 	{ "DELETE", "/locks/release/:lock_key", worker_locks_release, WORKER },
+	{ "POST", "/payment-keys/init", worker_paykeys_init, WORKER },
+	{ "POST", "/topup/complete", worker_topup_complete, WORKER },
+	{ "POST", "/payment-keys/delete", worker_paykeys_delete, WORKER },
 	{ "POST", "/internal/system-logs", worker_system_logs, WORKER },
 	{ "POST", "/storage/set", worker_storage_set, WORKER },
 	{ "POST", "/storage/set-if-absent", worker_storage_set_if_absent, WORKER },
@@ -52,5 +57,7 @@ static const struct coord_program program = {
 
 int main(int argc, char **argv)
 {
+	coord_serve_background(coord_pricing_background, COORD_PRICING_BACKGROUND_MS);
+	coord_serve_background(worker_wasm_flush, COORD_WASMMEM_FLUSH_MS);
 	return coord_serve(&program, argc, argv);
 }

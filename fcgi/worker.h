@@ -45,6 +45,8 @@ void worker_projects_cache_delete(struct coord_req *r);
 /* worker_wasm.c */
 void worker_wasm_download(struct coord_req *r);
 void worker_wasm_upload(struct coord_req *r);
+/* Background work: the deferred download counts (SPEC §3.2.5). */
+void worker_wasm_flush(struct coord_bg *bg, bool final);
 
 /* worker_tee.c */
 void worker_tee_challenge(struct coord_req *r);
@@ -57,6 +59,11 @@ void worker_block_cursor(struct coord_req *r);
 void worker_locks_acquire(struct coord_req *r);
 void worker_locks_release(struct coord_req *r);
 void worker_system_logs(struct coord_req *r);
+
+/* worker_paykeys.c */
+void worker_paykeys_init(struct coord_req *r);
+void worker_topup_complete(struct coord_req *r);
+void worker_paykeys_delete(struct coord_req *r);
 
 /*
  * Shared body pieces (worker_input.c): code_source and resource_limits of

@@ -44,10 +44,7 @@ bool worker_code_source(struct coord_req *r, json_object *obj, bool normalise,
 	}
 	cs->url = v[0].s;
 	cs->hash = v[1].s;
-	bool hex = v[1].len == 64;
-	for (size_t i = 0; hex && i < 64; i++)
-		hex = strchr("0123456789abcdefABCDEF", cs->hash[i]) != NULL;
-	if (!hex) {
+	if (!coord_hex_valid(cs->hash, v[1].len, 64)) {
 		coord_reply_field_error(r, "code_source.hash", "format", "Expected 64 hex characters");
 		return false;
 	}

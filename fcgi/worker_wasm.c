@@ -8,6 +8,7 @@
 #include "coord_maint.h"
 #include "coord_multipart.h"
 #include "coord_wasmcache.h"
+#include "coord_wasmmem.h"
 #include "worker.h"
 #include "banned.h"
 
@@ -49,6 +50,11 @@ void worker_wasm_download(struct coord_req *r)
 	}
 	coord_reply_file(r, 200, "application/octet-stream", fd, (int64_t)st.st_size);
 	close(fd);
+}
+
+void worker_wasm_flush(struct coord_bg *bg, bool final)
+{
+	coord_wasmmem_flush(bg->db, final);
 }
 
 /* After an upload's reply: one eviction pass when the cache is above its cap. */

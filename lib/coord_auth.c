@@ -48,11 +48,13 @@ const size_t coord_auth_nstmts = sizeof(coord_auth_stmts) / sizeof(coord_auth_st
 #define stmts coord_auth_stmts
 
 /*
- * Each serving thread remembers the tokens it validated: a hit costs no round trip. An entry
- * is good while the connection's cache generation is unchanged (a revocation notifies every
- * serving connection, sql/007_token_cache.sql) and for at most a minute, after which the
- * lookup runs again and touches last_used_at (at most once a minute per token, SPEC §1.6).
- * Unknown and revoked tokens are never remembered.
+ * Each serving thread remembers the tokens it validated: a hit costs no round trip. The
+ * memory belongs to the thread's connection: a change of worker_auth_tokens notifies every
+ * serving connection (sql/007_token_cache.sql), whose thread then forgets all of it
+ * (coord_auth_forget, before it next authenticates: coord_db_ready and coord_db_notifications
+ * read the notifications), as it does when its connection is reopened. An entry also expires
+ * after a minute, after which the lookup runs again and touches last_used_at (at most once a
+ * minute per token, SPEC §1.6). Unknown and revoked tokens are never remembered.
  */
 #define TOKEN_CACHE_SLOTS 8
 #define TOKEN_CACHE_MS 60000
@@ -60,27 +62,35 @@ const size_t coord_auth_nstmts = sizeof(coord_auth_stmts) / sizeof(coord_auth_st
 struct token_cache_entry {
 	char token_hash[65];
 	char worker_name[129];
-	uint64_t generation;
 	int64_t checked_ms;
 };
 
 static _Thread_local struct token_cache_entry token_cache[TOKEN_CACHE_SLOTS];
 static _Thread_local unsigned token_cache_next;
 
-static const struct token_cache_entry *token_cache_find(const char *token_hash,
-							uint64_t generation, int64_t now)
+void coord_auth_forget(const char *key)
+{
+	(void)key; /* the payload names no token: forget them all */
+	memset(token_cache, 0, sizeof(token_cache));
+}
+
+void coord_auth_listening(void)
+{
+	coord_auth_forget(NULL);
+}
+
+static const struct token_cache_entry *token_cache_find(const char *token_hash, int64_t now)
 {
 	for (size_t i = 0; i < TOKEN_CACHE_SLOTS; i++) {
 		const struct token_cache_entry *c = &token_cache[i];
-		if (c->generation == generation && now - c->checked_ms < TOKEN_CACHE_MS &&
+		if (c->token_hash[0] && now - c->checked_ms < TOKEN_CACHE_MS &&
 		    strcmp(c->token_hash, token_hash) == 0)
 			return c;
 	}
 	return NULL;
 }
 
-static void token_cache_store(const char *token_hash, const char *worker_name,
-			      uint64_t generation, int64_t now)
+static void token_cache_store(const char *token_hash, const char *worker_name, int64_t now)
 {
 	struct token_cache_entry *c = NULL;
 	for (size_t i = 0; i < TOKEN_CACHE_SLOTS && !c; i++)
@@ -94,16 +104,16 @@ static void token_cache_store(const char *token_hash, const char *worker_name,
 	}
 	snprintf(c->token_hash, sizeof(c->token_hash), "%s", token_hash);
 	snprintf(c->worker_name, sizeof(c->worker_name), "%s", worker_name);
-	c->generation = generation;
 	c->checked_ms = now;
 }
 
 enum coord_err coord_auth_worker(struct coord_db *db, const char token_hash[static 65],
 				 struct coord_arena *arena, const char **worker_name)
 {
-	uint64_t generation = coord_db_cache_generation(db);
 	int64_t now = coord_monotonic_ms();
-	const struct token_cache_entry *hit = token_cache_find(token_hash, generation, now);
+	/* a connection being closed may have missed a revocation: ask the database */
+	const struct token_cache_entry *hit =
+		coord_db_notifications(db) ? token_cache_find(token_hash, now) : NULL;
 	if (hit) {
 		*worker_name = coord_arena_strdup(arena, hit->worker_name);
 		return COORD_OK;
@@ -113,9 +123,13 @@ enum coord_err coord_auth_worker(struct coord_db *db, const char token_hash[stat
 	enum coord_err e = coord_db_exec(db, &stmts[AUTH_LOOKUP], 1, p, &res);
 	if (e != COORD_OK)
 		return e;
+	/*
+	 * A revocation committed while the lookup ran is notified to this connection, and read
+	 * before the next authentication on this thread: the entry stored now is forgotten then.
+	 */
 	if (PQntuples(res) == 1) {
 		*worker_name = coord_arena_strdup(arena, PQgetvalue(res, 0, 0));
-		token_cache_store(token_hash, *worker_name, generation, now);
+		token_cache_store(token_hash, *worker_name, now);
 	} else {
 		e = COORD_ERR_NOT_FOUND;
 	}

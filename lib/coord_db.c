@@ -15,9 +15,11 @@ struct coord_db {
 	bool check_schema;
 	PGconn *conn;
 	bool prepared;
-	uint64_t cache_generation;
+	bool idle_read;   /* reading what the server sent between statements */
+	bool server_left; /* it sent a message then: it is closing the connection */
 	bool in_tx;          /* between coord_db_begin and its commit or rollback */
 	int tx_statements;   /* statements run in that transaction so far */
+	const char *tx_begin; /* the BEGIN that opened it, sent again by a retry */
 	char sqlstate[6];
 	int64_t ms;
 };
@@ -62,11 +64,30 @@ static void log_pg_error(const char *what, const char *msg)
 	coord_log(COORD_LOG_WARN, "postgresql: %s: %s", what, line);
 }
 
-/* Server notices (e.g. "already exists, skipping") are not our diagnostics. */
-static void ignore_notice(void *arg, const char *message)
+/*
+ * Server notices (e.g. "already exists, skipping") are not our diagnostics. Between
+ * statements a server says nothing but notifications, unless it is about to close the
+ * connection ("FATAL: terminating connection due to administrator command", or a warning
+ * when another backend crashed): libpq hands that message to this function and keeps the
+ * connection's status OK until it reads the end of the stream, maybe at the next request.
+ */
+static void on_notice(void *arg, const char *message)
 {
-	(void)arg;
+	struct coord_db *db = arg;
+	if (db->idle_read)
+		db->server_left = true;
 	coord_log(COORD_LOG_DEBUG, "postgresql notice: %s", message);
+}
+
+/* Reads what the server sent between statements; false when the connection is gone. */
+static bool read_idle(struct coord_db *db)
+{
+	db->idle_read = true;
+	/* PQconsumeInput only reads; PQisBusy parses what was read (notices reach on_notice) */
+	bool ok = PQconsumeInput(db->conn) && !PQisBusy(db->conn) && !db->server_left &&
+		  PQstatus(db->conn) == CONNECTION_OK;
+	db->idle_read = false;
+	return ok;
 }
 
 /* Clears the result of one step of a connection's setup; false (logged) if it failed. */
@@ -92,8 +113,8 @@ static enum coord_err connect_db(struct coord_db *db)
 		drop(db);
 		return COORD_ERR_UNAVAILABLE;
 	}
-	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
-	db->cache_generation++; /* notifications may have been missed while disconnected */
+	db->server_left = false;
+	PQsetNoticeProcessor(db->conn, on_notice, db);
 	if (!setup_step_ok(PQexec(db->conn, "SET TIME ZONE 'UTC'"), "set time zone")) {
 		drop(db);
 		return COORD_ERR_UNAVAILABLE;
@@ -124,6 +145,29 @@ static enum coord_err setup_failed(struct coord_db *db)
 	return down ? COORD_ERR_UNAVAILABLE : COORD_ERR_INTERNAL;
 }
 
+/* Calls the forget function of the memory of table (len bytes) with key. */
+static void forget(const char *table, size_t len, const char *key)
+{
+	for (size_t i = 0; i < coord_n_db_memories; i++) {
+		const struct coord_db_memory *m = &coord_db_memories[i];
+		if (strlen(m->table) == len && memcmp(m->table, table, len) == 0)
+			m->forget(key);
+	}
+}
+
+static void dispatch_notifications(struct coord_db *db)
+{
+	PGnotify *n;
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		if (strcmp(n->relname, COORD_DB_CACHE_CHANNEL) == 0) {
+			const char *colon = strchr(n->extra, ':');
+			size_t len = colon ? (size_t)(colon - n->extra) : strlen(n->extra);
+			forget(n->extra, len, colon ? colon + 1 : NULL);
+		}
+		PQfreemem(n);
+	}
+}
+
 static enum coord_err check_and_prepare(struct coord_db *db)
 {
 	char v[32];
@@ -150,6 +194,9 @@ static enum coord_err check_and_prepare(struct coord_db *db)
 	if (!setup_step_ok(PQexec(db->conn, "LISTEN " COORD_DB_CACHE_CHANNEL), "listen"))
 		return setup_failed(db);
 	db->prepared = true;
+	/* what changed while this connection did not listen was not notified to it */
+	for (size_t i = 0; i < coord_n_db_memories; i++)
+		coord_db_memories[i].listening();
 	return COORD_OK;
 }
 
@@ -157,28 +204,26 @@ enum coord_err coord_db_ready(struct coord_db *db)
 {
 	int64_t t0 = coord_monotonic_ms();
 	enum coord_err e = COORD_OK;
-	/* a server that went away closed the socket: PQconsumeInput notices without blocking */
-	if (!db->conn || !PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK)
+	/* a server that went away said so or closed the socket: noticed without blocking */
+	if (!db->conn || !read_idle(db))
 		e = connect_db(db);
 	if (e == COORD_OK && db->check_schema && !db->prepared) {
 		e = check_and_prepare(db);
 		if (e == COORD_ERR_UNAVAILABLE)
 			drop(db);
 	}
+	if (e == COORD_OK && db->prepared)
+		dispatch_notifications(db); /* PQconsumeInput has read them above */
 	db->ms += coord_monotonic_ms() - t0;
 	return e;
 }
 
-uint64_t coord_db_cache_generation(struct coord_db *db)
+bool coord_db_notifications(struct coord_db *db)
 {
-	if (db->conn && PQconsumeInput(db->conn)) {
-		PGnotify *n;
-		while ((n = PQnotifies(db->conn)) != NULL) {
-			db->cache_generation++;
-			PQfreemem(n);
-		}
-	}
-	return db->cache_generation;
+	if (!db->conn || !db->prepared || !read_idle(db))
+		return false;
+	dispatch_notifications(db);
+	return true;
 }
 
 static enum coord_err exec_once(struct coord_db *db, const struct coord_stmt *st, int nparams,
@@ -225,10 +270,12 @@ static enum coord_err exec_once(struct coord_db *db, const struct coord_stmt *st
 	/* 23xxx integrity violations and 40001/40P01 are answers, not bugs */
 	bool conflict = strncmp(db->sqlstate, "23", 2) == 0 || strcmp(db->sqlstate, "40001") == 0 ||
 			strcmp(db->sqlstate, "40P01") == 0;
-	if (!conflict)
+	/* 22003: a sum that does not fit its NUMERIC(38,0) column (SPEC §1.4) */
+	bool overflow = strcmp(db->sqlstate, "22003") == 0;
+	if (!conflict && !overflow)
 		log_pg_error(st->name, PQresultErrorMessage(r));
 	PQclear(r);
-	return conflict ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
+	return conflict ? COORD_ERR_CONFLICT : overflow ? COORD_ERR_RANGE : COORD_ERR_INTERNAL;
 }
 
 static enum coord_err simple(struct coord_db *db, const char *sql)
@@ -266,7 +313,7 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 	bool retryable = db->conn && (!db->in_tx || db->tx_statements == 0);
 	enum coord_err e = exec_once(db, st, nparams, params, lengths, res);
 	if (e == COORD_ERR_UNAVAILABLE && retryable && coord_db_ready(db) == COORD_OK &&
-	    (!db->in_tx || simple(db, "BEGIN") == COORD_OK))
+	    (!db->in_tx || simple(db, db->tx_begin) == COORD_OK))
 		e = exec_once(db, st, nparams, params, lengths, res);
 	if (e == COORD_OK && db->in_tx)
 		db->tx_statements++;
@@ -316,15 +363,26 @@ unsigned char *coord_db_bytea(const PGresult *res, int row, int col, struct coor
 	return out;
 }
 
-enum coord_err coord_db_begin(struct coord_db *db)
+static enum coord_err begin(struct coord_db *db, const char *sql)
 {
 	bool retryable = db->conn != NULL;
-	enum coord_err e = simple(db, "BEGIN");
+	enum coord_err e = simple(db, sql);
 	if (e == COORD_ERR_UNAVAILABLE && retryable && coord_db_ready(db) == COORD_OK)
-		e = simple(db, "BEGIN"); /* SPEC §0.4: BEGIN runs outside a transaction */
+		e = simple(db, sql); /* SPEC §0.4: BEGIN runs outside a transaction */
 	db->in_tx = e == COORD_OK;
 	db->tx_statements = 0;
+	db->tx_begin = sql;
 	return e;
+}
+
+enum coord_err coord_db_begin(struct coord_db *db)
+{
+	return begin(db, "BEGIN");
+}
+
+enum coord_err coord_db_begin_snapshot(struct coord_db *db)
+{
+	return begin(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
 
 enum coord_err coord_db_commit(struct coord_db *db)

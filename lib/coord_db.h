@@ -51,7 +51,9 @@ enum coord_err coord_db_ready(struct coord_db *db);
  * *res holds the result (caller PQclear()s it); res NULL discards it. COORD_ERR_UNAVAILABLE
  * when the connection broke (it is reopened by the next coord_db_ready),
  * COORD_ERR_CONFLICT on a unique or check violation or a serialization
- * failure (see coord_db_sqlstate), COORD_ERR_INTERNAL otherwise (logged).
+ * failure (see coord_db_sqlstate), COORD_ERR_RANGE on a numeric overflow
+ * (22003: a money sum reaching 10^38, SPEC §1.4), COORD_ERR_INTERNAL
+ * otherwise (logged).
  */
 enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
 			     const char *const *params, PGresult **res);
@@ -66,15 +68,34 @@ enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *s
 				 const char *const *params, const int *lengths, PGresult **res);
 
 /*
- * Rows a program keeps in memory (worker tokens, lib/coord_auth.c) are
- * valid while this number is unchanged. It changes when the connection is
- * (re)opened and when a NOTIFY on COORD_DB_CACHE_CHANNEL arrives (the
- * triggers of sql/007_token_cache.sql send one when such rows change; the
- * serving connections LISTEN once prepared). Reads what the server has
- * already sent, without blocking; call it outside a transaction.
+ * Rows a serving program keeps in memory (worker tokens, lib/coord_auth.c; WASM fingerprints,
+ * lib/coord_wasmmem.c) are forgotten when they change: triggers (sql/007_token_cache.sql,
+ * sql/009_wasm_memory.sql) send NOTIFY on COORD_DB_CACHE_CHANNEL with the payload "<table>"
+ * (forget every row of it) or "<table>:<key>" (forget one), and every connection LISTENs once
+ * prepared. Each kind of memory is a row of coord_db_memories[] (lib/coord_statements.c):
+ * - forget(key) is called for each notification of its table, key NULL for every row;
+ * - listening() is called each time a connection has been (re)opened and LISTENs again: what
+ *   changed before was not notified to it, so its thread must not trust what was remembered
+ *   before.
+ * Both run on the thread that owns the connection, which may not be the only thread using
+ * the memory: a memory shared by the threads of a process takes its own lock.
  */
 #define COORD_DB_CACHE_CHANNEL "coord_cache_invalidate"
-uint64_t coord_db_cache_generation(struct coord_db *db);
+struct coord_db_memory {
+	const char *table;
+	void (*forget)(const char *key);
+	void (*listening)(void);
+};
+extern const struct coord_db_memory coord_db_memories[];
+extern const size_t coord_n_db_memories;
+
+/*
+ * Hands the notifications the server has already sent to the forget functions, without
+ * blocking (coord_db_ready does it too). Call it before using remembered rows; false when
+ * the connection is not listening (closed, or being closed by the server): then remembered
+ * rows may be stale, and the next coord_db_ready reconnects.
+ */
+bool coord_db_notifications(struct coord_db *db);
 
 /* An integer column of a text-format result; 0 for NULL (or a value that is not one). */
 int64_t coord_db_i64(const PGresult *res, int row, int col);
@@ -90,6 +111,8 @@ unsigned char *coord_db_bytea(const PGresult *res, int row, int col, struct coor
 
 /* Transactions on the thread's connection. */
 enum coord_err coord_db_begin(struct coord_db *db);
+/* BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY: one snapshot until the commit. */
+enum coord_err coord_db_begin_snapshot(struct coord_db *db);
 enum coord_err coord_db_commit(struct coord_db *db);
 void coord_db_rollback(struct coord_db *db);
 

@@ -215,6 +215,8 @@ void coord_reply_backend_error(struct coord_req *r, enum coord_err e)
 		coord_reply_error(r, 503, "unavailable", "Database unavailable");
 	else if (e == COORD_ERR_SCHEMA)
 		coord_reply_error(r, 503, "unavailable", "database schema outdated: run coord-migrate");
+	else if (e == COORD_ERR_RANGE) /* a money sum rolled back by the database (SPEC §1.4) */
+		coord_reply_error(r, 400, "invalid_parameter", "Amount sum would reach 10^38");
 	else
 		coord_reply_error(r, 500, "internal_error", "Internal error");
 }
@@ -380,6 +382,16 @@ bool coord_req_json_object(struct coord_req *r, json_object *obj, const char *pa
 {
 	struct coord_json_problem p;
 	if (coord_json_fields(obj, path, fields, n, values, &p))
+		return true;
+	reply_json_problem(r, &p);
+	return false;
+}
+
+bool coord_req_json_strings(struct coord_req *r, json_object *arr, const char *path,
+			    size_t max_items, int64_t min_chars, int64_t max_chars)
+{
+	struct coord_json_problem p;
+	if (coord_json_strings(arr, path, max_items, min_chars, max_chars, &p))
 		return true;
 	reply_json_problem(r, &p);
 	return false;

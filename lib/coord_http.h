@@ -123,6 +123,9 @@ bool coord_req_json_object(struct coord_req *r, json_object *obj, const char *pa
  * count; the other classes are admitted then, without headers.
  */
 bool coord_req_rate_limit(struct coord_req *r, enum coord_rl_class cls, const char *subject);
+/* coord_json_strings on a member of the body; false after replying 422. */
+bool coord_req_json_strings(struct coord_req *r, json_object *arr, const char *path,
+			    size_t max_items, int64_t min_chars, int64_t max_chars);
 /* Opens/validates the thread's database; false after replying 503. */
 bool coord_req_db(struct coord_req *r);
 
@@ -149,7 +152,10 @@ void coord_reply_error_details(struct coord_req *r, int status, const char *code
 /* 422 invalid_request_body with details {field, reason}. */
 void coord_reply_field_error(struct coord_req *r, const char *field, const char *reason,
 			     const char *message);
-/* 503 unavailable / schema outdated, or 500 internal_error, for e. */
+/*
+ * 503 unavailable / schema outdated, 400 invalid_parameter for a money sum
+ * the database refused (COORD_ERR_RANGE, SPEC §1.4), or 500 internal_error.
+ */
 void coord_reply_backend_error(struct coord_req *r, enum coord_err e);
 
 #endif

@@ -21,6 +21,7 @@ COORD_DECLARE_STMTS(health);
 COORD_DECLARE_STMTS(pricing);
 COORD_DECLARE_STMTS(queue);
 COORD_DECLARE_STMTS(wasmcache);
+COORD_DECLARE_STMTS(wasmmem);
 COORD_DECLARE_STMTS(executions);
 COORD_DECLARE_STMTS(jobs);
 COORD_DECLARE_STMTS(tee);
@@ -29,9 +30,18 @@ COORD_DECLARE_STMTS(stats);
 COORD_DECLARE_STMTS(maint);
 COORD_DECLARE_STMTS(reaper);
 COORD_DECLARE_STMTS(attest);
+COORD_DECLARE_STMTS(paykeys);
+COORD_DECLARE_STMTS(earnings);
+COORD_DECLARE_STMTS(audit);
 COORD_DECLARE_STMTS(projects);
 COORD_DECLARE_STMTS(storage);
 COORD_DECLARE_STMTS(callbacks);
+
+/* The memories of coord_db_memories (coord_db.h): key NULL forgets every row. */
+void coord_auth_forget(const char *key);
+void coord_auth_listening(void);
+void coord_wasmmem_forget(const char *key);
+void coord_wasmmem_listening(void);
 
 /* 0..15 for a hex digit of either case, else -1 (lib/coord_parse.c). */
 int coord_hex_value(unsigned char c);

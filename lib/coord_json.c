@@ -578,6 +578,29 @@ json_object *coord_json_byte_array(const unsigned char *bytes, size_t n)
 	return o;
 }
 
+bool coord_json_strings(json_object *arr, const char *path, size_t max_items, int64_t min_chars,
+			int64_t max_chars, struct coord_json_problem *p)
+{
+	char item[256];
+	memset(p, 0, sizeof(*p));
+	if (!json_object_is_type(arr, json_type_array))
+		return problem(p, "", path, "type", "Expected an array");
+	size_t n = json_object_array_length(arr);
+	if (n > max_items)
+		return problem(p, "", path, "range", "Too many items");
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+		snprintf(item, sizeof(item), "%s[%zu]", path, i);
+		if (!json_object_is_type(s, json_type_string))
+			return problem(p, "", item, "type", "Expected a string");
+		size_t chars = coord_utf8_chars(json_object_get_string(s),
+						(size_t)json_object_get_string_len(s));
+		if (chars < (size_t)min_chars || chars > (size_t)max_chars)
+			return problem(p, "", item, "range", "String length out of range");
+	}
+	return true;
+}
+
 const char *coord_json_text(json_object *obj, size_t *len)
 {
 	const char *s = json_object_to_json_string_ext(

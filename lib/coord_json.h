@@ -88,6 +88,14 @@ void coord_json_bytes_copy(json_object *arr, unsigned char *out);
  */
 json_object *coord_json_byte_array(const unsigned char *bytes, size_t n);
 
+/*
+ * Checks that arr (the member at path) is an array of at most max_items
+ * strings of min_chars..max_chars characters each; false with *p filled
+ * (422, path "path" or "path[i]") otherwise.
+ */
+bool coord_json_strings(json_object *arr, const char *path, size_t max_items, int64_t min_chars,
+			int64_t max_chars, struct coord_json_problem *p);
+
 /* The compact serialisation of SPEC §1.1; owned by obj. */
 const char *coord_json_text(json_object *obj, size_t *len);
 

@@ -181,6 +181,16 @@ bool coord_lowerhex_valid(const char *s, size_t len, size_t n)
 	return true;
 }
 
+bool coord_hex_valid(const char *s, size_t len, size_t n)
+{
+	if (!s || len != n)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (coord_hex_value((unsigned char)s[i]) < 0)
+			return false;
+	return true;
+}
+
 enum coord_err coord_pct_decode(const char *in, size_t len, bool plus_is_space,
 				char *out, size_t *outlen)
 {

@@ -43,6 +43,8 @@ size_t coord_utf8_chars(const char *s, size_t len);
 bool coord_uuid_valid(const char *s, size_t len);
 /* Exactly n lower-case hex digits. */
 bool coord_lowerhex_valid(const char *s, size_t len, size_t n);
+/* Exactly n hex digits of either case. */
+bool coord_hex_valid(const char *s, size_t len, size_t n);
 
 /*
  * Percent-decodes in into out (at least len+1 bytes; NUL-terminated).

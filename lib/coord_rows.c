@@ -28,6 +28,9 @@ json_object *coord_row_json(PGresult *res, int row, const struct coord_col *cols
 			case COORD_COL_MONEY:
 				v = coord_json_money(s);
 				break;
+			case COORD_COL_JSON:
+				v = json_tokener_parse(s);
+				break;
 			}
 		}
 		json_object_object_add(o, cols[i].name, v);

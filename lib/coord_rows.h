@@ -12,7 +12,8 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
-enum coord_col_kind { COORD_COL_STR, COORD_COL_INT, COORD_COL_BOOL, COORD_COL_MONEY };
+/* COORD_COL_JSON: a column selected as JSON text (e.g. array_to_json(col)), embedded as is. */
+enum coord_col_kind { COORD_COL_STR, COORD_COL_INT, COORD_COL_BOOL, COORD_COL_MONEY, COORD_COL_JSON };
 
 struct coord_col {
 	const char *name;

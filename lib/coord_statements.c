@@ -1,4 +1,4 @@
-/* Every statement table, prepared on each connection (coord_db.c). */
+/* Every statement table, prepared on each connection, and every memory of rows (coord_db.c). */
 #include "coord_int.h"
 #include "banned.h"
 
@@ -11,6 +11,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(pricing),
 	TABLE(queue),
 	TABLE(wasmcache),
+	TABLE(wasmmem),
 	TABLE(executions),
 	TABLE(jobs),
 	TABLE(tee),
@@ -19,8 +20,17 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(maint),
 	TABLE(reaper),
 	TABLE(attest),
+	TABLE(paykeys),
+	TABLE(earnings),
+	TABLE(audit),
 	TABLE(projects),
 	TABLE(storage),
 	TABLE(callbacks),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
+
+const struct coord_db_memory coord_db_memories[] = {
+	{ "worker_auth_tokens", coord_auth_forget, coord_auth_listening },
+	{ "wasm_cache", coord_wasmmem_forget, coord_wasmmem_listening },
+};
+const size_t coord_n_db_memories = sizeof(coord_db_memories) / sizeof(coord_db_memories[0]);

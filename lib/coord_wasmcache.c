@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "coord_log.h"
 #include "coord_parse.h"
 #include "coord_wasmcache.h"
+#include "coord_wasmmem.h"
 #include "banned.h"
 
 enum {
@@ -24,7 +24,6 @@ enum {
 	WASM_ROW,
 	WASM_UPSERT,
 	WASM_VERIFIED,
-	WASM_TOUCH,
 	WASM_CREATED_AT,
 	WASM_INFO,
 	WASM_TOTAL,
@@ -48,16 +47,10 @@ const struct coord_stmt coord_wasmcache_stmts[] = {
 		"file_size = EXCLUDED.file_size, content_hash = EXCLUDED.content_hash, "
 		"last_accessed_at = now(), verified_size = EXCLUDED.verified_size, "
 		"verified_mtime_ns = EXCLUDED.verified_mtime_ns, verified_inode = EXCLUDED.verified_inode" },
+	/* only while the row still has the content_hash the file was found to match */
 	[WASM_VERIFIED] = { "wasm_verified",
 		"UPDATE wasm_cache SET verified_size = $2, verified_mtime_ns = $3, verified_inode = $4 "
-		"WHERE checksum = $1" },
-	/* downloads count themselves ($2 of them, see touch_shared) and read the row in one
-	 * round trip; the access counters are advisory data, not worth waiting for the WAL */
-	[WASM_TOUCH] = { "wasm_touch",
-		"WITH s AS (SELECT set_config('synchronous_commit', 'off', true)) "
-		"UPDATE wasm_cache SET last_accessed_at = now(), access_count = access_count + $2 "
-		"FROM s WHERE checksum = $1 "
-		"RETURNING content_hash, verified_size, verified_mtime_ns, verified_inode" },
+		"WHERE checksum = $1 AND content_hash = $5" },
 	[WASM_CREATED_AT] = { "wasm_created_at",
 		"SELECT " COORD_SQL_TS("created_at") " FROM wasm_cache WHERE checksum = $1" },
 	[WASM_INFO] = { "wasm_info",
@@ -152,11 +145,7 @@ static void wasm_path(const struct coord_config *cfg, const char *checksum, char
 	snprintf(out, n, "%s/%s.wasm", cfg->wasm_cache_dir, checksum);
 }
 
-struct fingerprint {
-	int64_t size, mtime_ns, inode;
-};
-
-static bool fingerprint_of(const char *path, struct fingerprint *f)
+static bool fingerprint_of(const char *path, struct coord_wasm_fingerprint *f)
 {
 	struct stat st;
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -167,15 +156,23 @@ static bool fingerprint_of(const char *path, struct fingerprint *f)
 	return true;
 }
 
+/* *updated false: the row is gone or no longer has content_hash. */
 static enum coord_err record_verified(struct coord_db *db, const char *checksum,
-				      const struct fingerprint *f)
+				      const char *content_hash,
+				      const struct coord_wasm_fingerprint *f, bool *updated)
 {
 	char size[24], mtime[24], inode[24];
+	PGresult *res;
 	snprintf(size, sizeof(size), "%lld", (long long)f->size);
 	snprintf(mtime, sizeof(mtime), "%lld", (long long)f->mtime_ns);
 	snprintf(inode, sizeof(inode), "%lld", (long long)f->inode);
-	const char *p[] = { checksum, size, mtime, inode };
-	return coord_db_exec(db, &coord_wasmcache_stmts[WASM_VERIFIED], 4, p, NULL);
+	const char *p[] = { checksum, size, mtime, inode, content_hash };
+	enum coord_err e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_VERIFIED], 5, p, &res);
+	if (e != COORD_OK)
+		return e;
+	*updated = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	return COORD_OK;
 }
 
 static bool write_all(int fd, const char *data, size_t len)
@@ -207,7 +204,7 @@ enum coord_err coord_wasm_upload(struct coord_db *db, const struct coord_config 
 {
 	char rnd[33], tmp[4096], path[4096], content_hash[65];
 	char size[24], mtime[24], inode[24];
-	struct fingerprint f;
+	struct coord_wasm_fingerprint f;
 	enum coord_err e = coord_random_hex(16, rnd);
 	if (e != COORD_OK)
 		return e;
@@ -253,6 +250,9 @@ out:
 		if (!renamed)
 			unlink(tmp);
 	}
+	/* the other processes learn it from the trigger's notification; this one at once */
+	if (renamed)
+		coord_wasmmem_forget(u->checksum);
 	return e;
 }
 
@@ -264,7 +264,7 @@ static enum coord_err delete_if_missing(struct coord_db *db, const struct coord_
 					const char *checksum, bool *gone)
 {
 	char path[4096];
-	struct fingerprint f;
+	struct coord_wasm_fingerprint f;
 	const char *p[] = { checksum };
 	*gone = false;
 	enum coord_err e = coord_db_begin(db);
@@ -282,6 +282,8 @@ static enum coord_err delete_if_missing(struct coord_db *db, const struct coord_
 out:
 	if (e != COORD_OK)
 		coord_db_rollback(db);
+	else if (*gone)
+		coord_wasmmem_forget(checksum);
 	return e;
 }
 
@@ -294,7 +296,7 @@ static enum coord_err delete_if_corrupt(struct coord_db *db, const struct coord_
 					const char *checksum, bool *corrupt)
 {
 	char path[4096], hash[65];
-	struct fingerprint f;
+	struct coord_wasm_fingerprint f;
 	PGresult *res = NULL;
 	const char *p[] = { checksum };
 	*corrupt = false;
@@ -316,7 +318,8 @@ static enum coord_err delete_if_corrupt(struct coord_db *db, const struct coord_
 		unlink(path);
 		e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_DELETE_ROW], 1, p, NULL);
 	} else {
-		e = record_verified(db, checksum, &f);
+		bool updated; /* under the lock: the row cannot have changed */
+		e = record_verified(db, checksum, PQgetvalue(res, 0, 0), &f, &updated);
 	}
 	if (e == COORD_OK)
 		e = coord_db_commit(db);
@@ -324,30 +327,24 @@ out:
 	PQclear(res);
 	if (e != COORD_OK)
 		coord_db_rollback(db);
+	else
+		coord_wasmmem_forget(checksum); /* deleted, or its verified stat changed */
 	return e;
 }
 
-/* What a download needs of its row. */
-struct touched_row {
-	bool found;
-	char content_hash[65];
-	struct fingerprint verified;
-};
-
-static enum coord_err touch(struct coord_db *db, const char *checksum, unsigned downloads,
-			    struct touched_row *row)
+/* The row's content_hash and verified stat; *found false when there is no row. */
+static enum coord_err read_row(struct coord_db *db, const char *checksum,
+			       struct coord_wasm_memo *m, bool *found)
 {
-	char n[16];
 	PGresult *res;
-	snprintf(n, sizeof(n), "%u", downloads);
-	const char *p[] = { checksum, n };
-	enum coord_err e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_TOUCH], 2, p, &res);
+	const char *p[] = { checksum };
+	enum coord_err e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_ROW], 1, p, &res);
 	if (e != COORD_OK)
 		return e;
-	row->found = PQntuples(res) == 1;
-	if (row->found) {
-		snprintf(row->content_hash, sizeof(row->content_hash), "%s", PQgetvalue(res, 0, 0));
-		row->verified = (struct fingerprint){
+	*found = PQntuples(res) == 1;
+	if (*found) {
+		snprintf(m->content_hash, sizeof(m->content_hash), "%s", PQgetvalue(res, 0, 0));
+		m->verified = (struct coord_wasm_fingerprint){
 			strtoll(PQgetvalue(res, 0, 1), NULL, 10),
 			strtoll(PQgetvalue(res, 0, 2), NULL, 10),
 			strtoll(PQgetvalue(res, 0, 3), NULL, 10),
@@ -357,122 +354,92 @@ static enum coord_err touch(struct coord_db *db, const char *checksum, unsigned 
 	return COORD_OK;
 }
 
-/*
- * Group commit of the touch. Concurrent downloads of one checksum in this process share one
- * UPDATE (access_count + the number of them) instead of queueing on the row's lock one by one:
- * a download joins the next round of its checksum's group; the first of a round to find no
- * round running runs it for all who joined, the others wait for its result. Every download
- * has still been counted, and has read the row, before it is answered.
- */
-#define TOUCH_GROUPS 64
-
-struct touch_group {
-	char checksum[65];
-	unsigned users;	     /* downloads holding the group; 0: free */
-	unsigned joined;     /* downloads in the open round */
-	bool running;	     /* a round is in the database now */
-	uint64_t open_round; /* the round downloads join now */
-	uint64_t done_round; /* the last round finished */
-	enum coord_err err;  /* and its outcome */
-	struct touched_row row;
-};
-
-static pthread_mutex_t touch_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t touch_done = PTHREAD_COND_INITIALIZER;
-static struct touch_group touch_groups[TOUCH_GROUPS];
-
-static struct touch_group *touch_group_of(const char *checksum)
+static bool same_stat(const struct coord_wasm_fingerprint *a, const struct coord_wasm_fingerprint *b)
 {
-	struct touch_group *free_group = NULL;
-	for (size_t i = 0; i < TOUCH_GROUPS; i++) {
-		struct touch_group *g = &touch_groups[i];
-		if (g->users && strcmp(g->checksum, checksum) == 0)
-			return g;
-		if (!g->users && !free_group)
-			free_group = g;
-	}
-	if (free_group) {
-		*free_group = (struct touch_group){ .open_round = 1 };
-		snprintf(free_group->checksum, sizeof(free_group->checksum), "%s", checksum);
-	}
-	return free_group;
+	return a->size == b->size && a->mtime_ns == b->mtime_ns && a->inode == b->inode;
 }
 
-static enum coord_err touch_shared(struct coord_db *db, const char *checksum,
-				   struct touched_row *row)
+enum verdict {
+	SERVE,    /* the file matches m (m->verified is its stat now) */
+	GONE,     /* file and row deleted, or the row without file */
+	OUTDATED, /* the row is no longer what m says (changed meanwhile) */
+};
+
+/*
+ * The integrity steps of a download (SPEC §3.2.5) given the row's values m, remembered or
+ * just read: a missing file deletes the row, a changed stat re-hashes the file, a mismatch
+ * deletes file and row under the cache lock. *recorded: m->verified was updated.
+ */
+static enum coord_err check_file(struct coord_db *db, const struct coord_config *cfg,
+				 const char *checksum, const char *path, struct coord_wasm_memo *m,
+				 struct coord_wasm_fingerprint *f, enum verdict *v, bool *recorded)
 {
-	pthread_mutex_lock(&touch_lock);
-	struct touch_group *g = touch_group_of(checksum);
-	if (!g) { /* more downloads at once than groups: count this one alone */
-		pthread_mutex_unlock(&touch_lock);
-		return touch(db, checksum, 1, row);
+	char hash[65];
+	bool gone, corrupt, updated;
+	enum coord_err e;
+	*v = SERVE;
+	*recorded = false;
+	if (!fingerprint_of(path, f)) {
+		if ((e = delete_if_missing(db, cfg, checksum, &gone)) != COORD_OK)
+			return e;
+		if (gone || !fingerprint_of(path, f)) {
+			*v = GONE;
+			return COORD_OK;
+		}
 	}
-	g->users++;
-	g->joined++;
-	uint64_t round = g->open_round;
-	while (g->done_round < round && g->running)
-		pthread_cond_wait(&touch_done, &touch_lock);
-	if (g->done_round < round) {
-		unsigned downloads = g->joined;
-		struct touched_row r = { 0 };
-		g->joined = 0;
-		g->open_round++;
-		g->running = true;
-		pthread_mutex_unlock(&touch_lock);
-		enum coord_err e = touch(db, checksum, downloads, &r);
-		pthread_mutex_lock(&touch_lock);
-		g->err = e;
-		g->row = r;
-		g->done_round = round;
-		g->running = false;
-		pthread_cond_broadcast(&touch_done);
+	if (same_stat(f, &m->verified))
+		return COORD_OK;
+	if (coord_sha256_file(path, hash) == COORD_OK && strcmp(hash, m->content_hash) == 0) {
+		if ((e = record_verified(db, checksum, m->content_hash, f, &updated)) != COORD_OK)
+			return e;
+		m->verified = *f;
+		*recorded = updated;
+		*v = updated ? SERVE : OUTDATED;
+		return COORD_OK;
 	}
-	/* a later round's result may be here already: it read the row after ours did */
-	enum coord_err e = g->err;
-	*row = g->row;
-	g->users--;
-	pthread_mutex_unlock(&touch_lock);
-	return e;
+	if ((e = delete_if_corrupt(db, cfg, checksum, &corrupt)) != COORD_OK)
+		return e;
+	/* not corrupt: a re-upload raced us, and the file matches the row as it is now */
+	*v = corrupt ? GONE : OUTDATED;
+	return COORD_OK;
 }
 
 enum coord_err coord_wasm_download(struct coord_db *db, const struct coord_config *cfg,
 				   const char *checksum, char *path, size_t pathlen,
 				   int64_t *size)
 {
-	char hash[65];
-	struct fingerprint f;
-	struct touched_row row;
-	bool gone;
-
-	enum coord_err e = touch_shared(db, checksum, &row);
-	if (e != COORD_OK)
-		return e;
-	if (!row.found)
-		return COORD_ERR_NOT_FOUND;
+	struct coord_wasm_memo m;
+	struct coord_wasm_fingerprint f;
+	enum verdict v = OUTDATED;
+	enum coord_err e;
 
 	wasm_path(cfg, checksum, path, pathlen);
-	if (!fingerprint_of(path, &f)) {
-		e = delete_if_missing(db, cfg, checksum, &gone);
-		if (e != COORD_OK)
-			return e;
-		if (gone)
-			return COORD_ERR_NOT_FOUND;
-		fingerprint_of(path, &f);
-	}
-	if (f.size != row.verified.size || f.mtime_ns != row.verified.mtime_ns ||
-	    f.inode != row.verified.inode) {
-		if (coord_sha256_file(path, hash) == COORD_OK && strcmp(hash, row.content_hash) == 0) {
-			e = record_verified(db, checksum, &f);
-		} else {
-			bool corrupt;
-			e = delete_if_corrupt(db, cfg, checksum, &corrupt);
-			if (e == COORD_OK && corrupt)
+	bool listening = coord_db_notifications(db);
+	/* the second pass reads the row that the first found changed */
+	for (int pass = 0; pass < 2 && v == OUTDATED; pass++) {
+		uint64_t epoch = coord_wasmmem_epoch();
+		bool recorded, remembered = listening && pass == 0 &&
+					    coord_wasmmem_recall(checksum, &m);
+		if (!remembered) {
+			bool found;
+			if ((e = read_row(db, checksum, &m, &found)) != COORD_OK)
+				return e;
+			if (!found) {
+				coord_wasmmem_forget(checksum);
 				return COORD_ERR_NOT_FOUND;
-			fingerprint_of(path, &f);
+			}
 		}
-		if (e != COORD_OK)
+		if ((e = check_file(db, cfg, checksum, path, &m, &f, &v, &recorded)) != COORD_OK)
 			return e;
+		if (v == GONE)
+			return COORD_ERR_NOT_FOUND;
+		if (v == OUTDATED)
+			coord_wasmmem_forget(checksum);
+		else if (!remembered || recorded)
+			coord_wasmmem_remember(checksum, &m, epoch);
 	}
+	/* still OUTDATED: the row changes under us; the file matched it a moment ago */
+	coord_wasmmem_count(checksum);
 	*size = f.size;
 	return COORD_OK;
 }
@@ -481,7 +448,7 @@ enum coord_err coord_wasm_exists(struct coord_db *db, const struct coord_config 
 				 const char *checksum, json_object **out)
 {
 	char path[4096], created[40] = "";
-	struct fingerprint f;
+	struct coord_wasm_fingerprint f;
 	PGresult *res;
 	bool gone = false;
 	const char *p[] = { checksum };
@@ -516,7 +483,7 @@ enum coord_err coord_wasm_info(struct coord_db *db, const struct coord_config *c
 	*out = json_object_new_object();
 	for (int i = 0; i < PQntuples(res); i++) {
 		char path[4096];
-		struct fingerprint f;
+		struct coord_wasm_fingerprint f;
 		bool gone;
 		const char *checksum = PQgetvalue(res, i, 0);
 		wasm_path(cfg, checksum, path, sizeof(path));
@@ -585,7 +552,7 @@ static enum coord_err evict_orphans(struct coord_db *db, const struct coord_conf
 		return COORD_ERR_IO;
 	while (e == COORD_OK && (de = readdir(d)) != NULL) {
 		char path[4096], checksum[65];
-		struct fingerprint f;
+		struct coord_wasm_fingerprint f;
 		bool temp;
 		if (!cache_file_name(de->d_name, &temp))
 			continue;
@@ -664,6 +631,7 @@ static enum coord_err evict_lru(struct coord_db *db, const struct coord_config *
 			break;
 		}
 		if (unchanged) {
+			coord_wasmmem_forget(checksum);
 			n->freed_bytes += size;
 			n->evicted++;
 		}
@@ -689,7 +657,7 @@ static enum coord_err walk_rows(struct coord_db *db, const struct coord_config *
 		for (int i = 0; i < rows && e == COORD_OK; i++) {
 			const char *checksum = PQgetvalue(res, i, 0);
 			char path[4096], hash[65];
-			struct fingerprint f;
+			struct coord_wasm_fingerprint f;
 			bool gone = false;
 			wasm_path(cfg, checksum, path, sizeof(path));
 			if (!verify && !fingerprint_of(path, &f)) {
@@ -702,8 +670,10 @@ static enum coord_err walk_rows(struct coord_db *db, const struct coord_config *
 				if (coord_sha256_file(path, hash) == COORD_OK &&
 				    strcmp(hash, PQgetvalue(res, i, 1)) == 0) {
 					n->verified++;
+					bool updated; /* else changed meanwhile: nothing to record */
 					if (!dry_run)
-						e = record_verified(db, checksum, &f);
+						e = record_verified(db, checksum, PQgetvalue(res, i, 1), &f,
+								    &updated);
 					continue;
 				}
 				n->corrupt++;

@@ -51,10 +51,11 @@ enum coord_err coord_wasm_upload(struct coord_db *db, const struct coord_config 
 				 const struct coord_wasm_upload *u);
 
 /*
- * Counts the access and checks a download: row and file present and
- * intact (re-hashing when the stat fingerprint changed; a corrupted file
- * and its row are deleted), in one round trip when nothing changed. On COORD_OK path (PATH_MAX bytes) and *size
- * describe the file to send; COORD_ERR_NOT_FOUND otherwise.
+ * Checks a download: row and file present and intact (re-hashing when the stat fingerprint
+ * changed; a corrupted file and its row are deleted) and counts it (coord_wasmmem_count).
+ * When the process remembers the row (coord_wasmmem.h) and the file's stat still matches it,
+ * that costs one stat and no round trip. On COORD_OK path (PATH_MAX bytes) and *size describe
+ * the file to send; COORD_ERR_NOT_FOUND otherwise.
  */
 enum coord_err coord_wasm_download(struct coord_db *db, const struct coord_config *cfg,
 				   const char *checksum, char *path, size_t pathlen,

@@ -107,6 +107,53 @@ setup_file() {
 	done
 }
 
+# SPEC §0.1: lighttpd hands a request to the program its raw path prefix names, the reading
+# every program routes on (§0.2), never to the one a decoded, dot-segment-normalised path would
+# name (/jobs/../admin/x is worker.fcgi's 404, not admin.fcgi's; /wasm/..%2F..%2Fetc%2Fpasswd is
+# worker.fcgi's to refuse).  The log line of each request says which program answered it.
+@test "every prefix of §0.1 reaches its own program by the raw path, %2F and dot segments included" {
+	local -A group=(
+		[/jobs/]=worker [/executions/]=worker [/wasm/]=worker [/workers/]=worker
+		[/locks/]=worker [/storage/]=worker [/topup/]=worker [/payment-keys/init]=worker
+		[/payment-keys/delete]=worker [/payment-keys/delete-task/]=worker [/projects/]=worker
+		[/system-callbacks/]=worker [/https-calls/]=worker [/internal/]=worker
+		[/call/]=api [/calls/]=api [/payment-keys/balance]=api
+		[/health]=public [/public/]=public [/attestations]=public [/vrf/]=public
+		[/metrics]=public [/nope/]=public [/.coord/worker/]=public
+		[/admin/]=admin [/secrets/]=secrets
+	)
+	# each escapes its prefix once decoded and normalised, towards another program's
+	local escapes=(
+		"..%2F..%2Fhealth" "../../admin/workers/w1" "%2E%2E/./%2e%2E/jobs/claim"
+		"..%2fcall%2fa%2fb/../../.coord/admin"
+	)
+	local prefix base esc path id line n=0
+	for prefix in "${!group[@]}"; do
+		base=${prefix%/}/
+		for esc in "${escapes[@]}"; do
+			path=$base$esc
+			id=raw-route-$((++n))
+			req GET "$path" -H "X-Request-ID: $id"
+			line=$(grep -F "\"request_id\":\"$id\"" "$COORD_STATE_DIR/fcgi-stderr.log")
+			assert_equal "$path $(jq -r '"\(.group) \(.path)"' <<<"$line")" \
+				"$path ${group[$prefix]} $path"
+			assert_equal "$(header Content-Type)" application/json
+		done
+	done
+	# the black-box case of the issue: worker.fcgi's own answer, after authentication
+	token=$(coord_worker_token raw-route)
+	req GET "/wasm/..%2F..%2Fetc%2Fpasswd" -H "Authorization: Bearer $token"
+	assert_equal "$status $(jq -r .error <<<"$body")" "400 invalid_checksum"
+	# dot segments are segments of their own (§0.2): no route of worker.fcgi has five
+	req GET "/wasm/../../etc/passwd" -H "Authorization: Bearer $token" -H "X-Request-ID: raw-dots"
+	assert_equal "$status $(jq -r .error <<<"$body")" "404 not_found"
+	run grep -F '"request_id":"raw-dots"' "$COORD_STATE_DIR/fcgi-stderr.log"
+	assert_equal "$(jq -r .group <<<"$output")" worker
+	# a raw prefix still reaches its program with a query string
+	req GET "/health?x=../../admin/"
+	assert_equal "$status $body" "200 OK"
+}
+
 @test "X-Request-ID is kept when valid and generated otherwise" {
 	req GET /health -H 'X-Request-ID: abc.DEF_123-x'
 	assert_equal "$(header X-Request-ID)" abc.DEF_123-x

@@ -501,6 +501,26 @@ execute|completed|1|1000|1000"
 	assert_no_open_leases
 }
 
+@test "coord-requeue --verbose prints one summary line for all the queues it handled (§6.1)" {
+	local out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err
+	for i in 56 57; do
+		create "$(min_body $i)"
+	done
+	coord_redis FLUSHALL >/dev/null
+	coord_psql "UPDATE queue_items SET pushed_at = NULL"
+	requeue --verbose >"$out" 2>"$err"
+	assert_equal "$(cat "$out")" ""
+	assert_equal "$(cat "$err")" "coord-requeue: ids pushed: compile 2, execute 0, system_callbacks 0"
+	requeue --queue compile -v --reset >"$out" 2>"$err"
+	assert_equal "$(cat "$err")" "coord-requeue: ids pushed: compile 2"
+	# a dry run reports on stdout and still ends with one summary line
+	requeue -n -v >"$out" 2>"$err"
+	assert_equal "$(cat "$err")" "coord-requeue: ids to push: compile 0, execute 0, system_callbacks 0"
+	# without --verbose: nothing at all
+	requeue >"$out" 2>"$err"
+	assert_equal "$(cat "$out" "$err")" ""
+}
+
 @test "Redis down: create still answers 201 (pushed_at NULL), polls and the reaper still work, requeue exits 69" {
 	coord_stop_redis
 	create "$(min_body 61)"

@@ -10,6 +10,7 @@
 bats_require_minimum_version 1.5.0
 
 load ../helpers/coord
+load ../helpers/wasm
 
 CAP=100000
 
@@ -29,8 +30,6 @@ setup() {
 }
 
 # ---------------------------------------------------------------- helpers
-
-cs() { printf '%s' "$1" | sha256sum | cut -c1-64; }
 
 # put CHECKSUM SIZE: uploads SIZE bytes (content derived from CHECKSUM) under CHECKSUM.
 put() {
@@ -181,7 +180,8 @@ wait_until() {
 }
 
 # §6.2 step (3): above the cap, rows go in last_accessed_at order (file first, then row);
-# §3.2.5: a download sets last_accessed_at = now(), exists does not touch it.
+# §3.2.5: a download refreshes last_accessed_at (once its count is flushed; eviction reads it
+# as flushed), exists does not touch it.
 @test "evict: LRU order; a download refreshes recency, exists does not" {
 	local c1 c2 c3 c4 c5
 	c1=$(cs lru-1) c2=$(cs lru-2) c3=$(cs lru-3) c4=$(cs lru-4) c5=$(cs lru-5)
@@ -197,6 +197,7 @@ wait_until() {
 	accessed "$c5" '1 hour'
 	req GET "/wasm/$c1" -H "Authorization: Bearer $TOKEN"
 	assert_equal "$status" 200
+	wasm_flushed "$c1=1"
 	req GET "/wasm/exists/$c2" -H "Authorization: Bearer $TOKEN"
 	assert_equal "$(jq -r .exists <<<"$body")" true
 	req GET "/public/wasm/exists/$c2"

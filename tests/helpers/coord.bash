@@ -15,7 +15,7 @@
 #
 # Functions: coord_start_stack coord_stop_stack coord_start_pg coord_stop_pg
 # coord_start_redis coord_stop_redis coord_restart_web coord_psql coord_redis
-# coord_worker_token req header coord_fcgi_log.
+# coord_worker_token coord_payment_key req header coord_fcgi_log.
 #
 # Environment read: COORD_BUILD_DIR (default <repo>/build), COORD_PG_TEMPLATE (initdb
 # template dir; tests/run sets one per suite run), COORD_KEEP_TMP=1 (keep the temp dir),
@@ -443,6 +443,20 @@ coord_psql() {
 # coord_redis ARGS...: redis-cli on the test Redis.
 coord_redis() {
 	redis-cli -s "$COORD_STACK_TMP/redis.sock" "$@"
+}
+
+# coord_payment_key OWNER NONCE [INITIAL_BALANCE] [SECRET]: inserts a live payment key (or
+# replaces the row of OWNER:NONCE) whose key_hash is the SHA-256 of SECRET (64 lower-case hex;
+# default: derived from OWNER and NONCE) and prints the X-Payment-Key value OWNER:NONCE:SECRET.
+coord_payment_key() {
+	local owner=${1//\'/\'\'} nonce=$2 balance=${3:-0} secret=${4:-} hash
+	[[ -n $secret ]] || secret=$(printf 'secret:%s:%s' "$1" "$2" | sha256sum | cut -d' ' -f1)
+	hash=$(printf %s "$secret" | sha256sum | cut -d' ' -f1)
+	coord_psql "INSERT INTO payment_keys (owner, nonce, key_hash, initial_balance)
+		VALUES ('$owner', $nonce, '$hash', $balance)
+		ON CONFLICT (owner, nonce) DO UPDATE SET key_hash = EXCLUDED.key_hash,
+		initial_balance = EXCLUDED.initial_balance, is_grant = false, deleted_at = NULL" || return 1
+	printf '%s:%s:%s\n' "$1" "$2" "$secret"
 }
 
 # coord_worker_token NAME: prints a new worker token.

@@ -514,6 +514,50 @@ static void test_fields(void)
 	}
 }
 
+/* ---- coord_json_strings: arrays of bounded strings (project_ids) ---- */
+
+static const struct {
+	const char *body;
+	size_t max_items;
+	int64_t min, max;
+	bool valid;
+	const char *field, *reason;
+} strings_cases[] = {
+	{ "[]", 3, 1, 4, true, NULL, NULL },
+	{ "[\"a\",\"bcde\"]", 3, 1, 4, true, NULL, NULL },
+	{ "[\"a\",\"b\",\"c\"]", 3, 1, 4, true, NULL, NULL },
+	{ "[\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"]", 3, 1, 4, true, NULL, NULL },
+	{ "[\"\",\"x\"]", 3, 0, 4, true, NULL, NULL },
+	{ "[\"a\",\"b\",\"c\",\"d\"]", 3, 1, 4, false, "ids", "range" },
+	{ "[\"a\",\"\"]", 3, 1, 4, false, "ids[1]", "range" },
+	{ "[\"abcde\"]", 3, 1, 4, false, "ids[0]", "range" },
+	{ "[\"a\",1]", 3, 1, 4, false, "ids[1]", "type" },
+	{ "[\"a\",null]", 3, 1, 4, false, "ids[1]", "type" },
+	{ "[[\"a\"]]", 3, 1, 4, false, "ids[0]", "type" },
+	{ "\"a\"", 3, 1, 4, false, "ids", "type" },
+	{ "{\"0\":\"a\"}", 3, 1, 4, false, "ids", "type" },
+};
+
+static void test_strings(void)
+{
+	for (size_t i = 0; i < N(strings_cases); i++) {
+		const char *body = strings_cases[i].body;
+		struct coord_json_problem p;
+		json_object *root = coord_json_parse(body, strlen(body), &p);
+		memset(&p, 0x5a, sizeof(p));
+		bool v = root && coord_json_strings(root, "ids", strings_cases[i].max_items,
+						    strings_cases[i].min, strings_cases[i].max, &p);
+		bool good = root && v == strings_cases[i].valid;
+		if (good && !v)
+			good = p.status == 422 && strcmp(p.field, strings_cases[i].field) == 0 &&
+			       strcmp(p.reason, strings_cases[i].reason) == 0;
+		ok(good, "json_strings #%zu %s -> %s %s", i, show(body, strlen(body)),
+		   strings_cases[i].valid ? "valid" : strings_cases[i].field,
+		   strings_cases[i].valid ? "" : strings_cases[i].reason);
+		json_object_put(root);
+	}
+}
+
 /* ---- coord_json_text ---- */
 
 static const struct {
@@ -621,5 +665,6 @@ int main(void)
 	test_fields();
 	test_text();
 	test_byte_array();
+	test_strings();
 	return tap_done();
 }

@@ -12,6 +12,7 @@
 #include "coord_crypto.h"
 #include "coord_mem.h"
 #include "coord_parse.h"
+#include "coord_paykeys.h"
 #include "tap.h"
 #include "banned.h"
 
@@ -388,6 +389,74 @@ static void test_hex(void)
 		   "lowerhex_valid #%zu \"%s\" n=%zu -> %d", i, show(hex_cases[i].s, hex_cases[i].len), hex_cases[i].n, hex_cases[i].valid);
 }
 
+/* coord_hex_valid: the same lengths, either case */
+static const struct {
+	const char *s;
+	size_t len, n;
+	bool valid;
+} anyhex_cases[] = {
+	{ S("0123456789abcdefABCDEF"), 22, true },
+	{ S("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"), 64, true },
+	{ S("E3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), 64, true },
+	{ S("E3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"), 64, false },
+	{ S("E3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8555"), 64, false },
+	{ S("ABCDEG"), 6, false },
+	{ S("abcdeG"), 6, false },
+	{ S("ABC DE"), 6, false },
+	{ S("AB\0CDE"), 6, false },
+	{ S("0x12"), 4, false },
+	{ S("+123"), 4, false },
+	{ S("\xc3\xa9" "ab"), 4, false },
+	{ S(""), 0, true },
+	{ S(""), 64, false },
+};
+
+static void test_anyhex(void)
+{
+	for (size_t i = 0; i < N(anyhex_cases); i++)
+		ok(coord_hex_valid(anyhex_cases[i].s, anyhex_cases[i].len, anyhex_cases[i].n) ==
+			   anyhex_cases[i].valid,
+		   "hex_valid #%zu \"%s\" n=%zu -> %d", i,
+		   show(anyhex_cases[i].s, anyhex_cases[i].len), anyhex_cases[i].n,
+		   anyhex_cases[i].valid);
+	ok(!coord_hex_valid(NULL, 0, 0), "hex_valid NULL -> 0");
+}
+
+/* The grant amount rule of SPEC §3.5 (lib/coord_paykeys.c): money, and not zero. */
+static const struct {
+	const char *s;
+	size_t len;
+	const char *problem; /* NULL: grantable */
+} grant_cases[] = {
+	{ S("1"), NULL },
+	{ S("0001"), NULL },
+	{ S("5000000"), NULL },
+	{ S("99999999999999999999999999999999999999"), NULL },
+	{ S("0"), "Amount must be greater than 0" },
+	{ S("00000000000000000000000000000000000000"), "Amount must be greater than 0" },
+	{ S(""), "Invalid amount format" },
+	{ S("100000000000000000000000000000000000000"), "Invalid amount format" },
+	{ S("000000000000000000000000000000000000001"), "Invalid amount format" },
+	{ S("-1"), "Invalid amount format" },
+	{ S("+1"), "Invalid amount format" },
+	{ S("1.0"), "Invalid amount format" },
+	{ S("1e3"), "Invalid amount format" },
+	{ S(" 1"), "Invalid amount format" },
+	{ S("1\0"), "Invalid amount format" },
+	{ S("0x10"), "Invalid amount format" },
+};
+
+static void test_grant_amount(void)
+{
+	for (size_t i = 0; i < N(grant_cases); i++) {
+		const char *got = coord_paykeys_grant_amount_problem(grant_cases[i].s, grant_cases[i].len);
+		const char *want = grant_cases[i].problem;
+		ok(want ? got && strcmp(got, want) == 0 : got == NULL,
+		   "grant_amount_problem #%zu \"%s\" -> %s (got %s)", i,
+		   show(grant_cases[i].s, grant_cases[i].len), want ? want : "ok", got ? got : "ok");
+	}
+}
+
 /* ---- percent-decoding ---- */
 
 static const struct {
@@ -710,6 +779,8 @@ int main(void)
 	test_utf8();
 	test_uuid();
 	test_hex();
+	test_anyhex();
+	test_grant_amount();
 	test_pct();
 	test_query();
 	test_sha256();
