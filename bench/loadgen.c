@@ -11,6 +11,11 @@
  * reports requests/s and the latency of one request and of a pair of requests (the floor of
  * poll->claim, which is two round trips).
  *
+ * Storage mode (--storage, with --token): N connections each loop POST /storage/set of a
+ * 16-byte value then POST /storage/get of it (SPEC §3.2.10), one storage pair per connection
+ * (account "bench-<i>"), for --duration seconds; reports pairs/s and the latency of one
+ * request and of a pair, like floor mode.
+ *
  * Every connection is HTTP/1.1 keep-alive to 127.0.0.1:PORT, nothing else is ever contacted.
  * Human-readable results go to stderr, one machine-readable "RESULT key=value ..." line to
  * stdout.  Exit status: 0 when the run reached its target without errors, 1 otherwise (the
@@ -61,6 +66,7 @@ static struct {
 	uint64_t items; /* 0 = unbounded (then --duration bounds the run) */
 	double duration;
 	const char *floor_path;
+	bool storage;
 	uint64_t id_base;
 	int poll_timeout;
 } opt = { .workers = 8, .producers = 2, .duration = 120, .poll_timeout = 1 };
@@ -686,32 +692,65 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* One request of a timed pair; false (counted as an error) unless it answered 200. */
+static bool pair_step(struct thread *t, const char *what, const char *method, const char *path,
+		      const char *body, size_t len)
+{
+	if (http_do(&t->c, method, path, body, len, &t->r) != 0) {
+		io_error(what);
+		return false;
+	}
+	if (t->r.status != 200) {
+		status_error(what, &t->r);
+		return false;
+	}
+	return true;
+}
+
+static void pair_samples(struct thread *t, uint64_t t0, uint64_t t1, uint64_t t2)
+{
+	samples_add(&t->single, ns_to_ms(t1 - t0));
+	samples_add(&t->single, ns_to_ms(t2 - t1));
+	samples_add(&t->pair, ns_to_ms(t2 - t0));
+}
+
 static void *floor_main(void *arg)
 {
 	struct thread *t = arg;
 	while (!atomic_load(&g.stop) && !time_up()) {
 		uint64_t t0 = now_ns();
-		if (http_do(&t->c, "GET", opt.floor_path, NULL, 0, &t->r) != 0) {
-			io_error("floor");
+		if (!pair_step(t, "floor", "GET", opt.floor_path, NULL, 0))
 			continue;
-		}
 		uint64_t t1 = now_ns();
-		if (t->r.status != 200) {
-			status_error("floor", &t->r);
+		if (!pair_step(t, "floor", "GET", opt.floor_path, NULL, 0))
 			continue;
-		}
-		if (http_do(&t->c, "GET", opt.floor_path, NULL, 0, &t->r) != 0) {
-			io_error("floor");
+		pair_samples(t, t0, t1, now_ns());
+	}
+	return NULL;
+}
+
+static void *storage_main(void *arg)
+{
+	struct thread *t = arg;
+	char set[512], get[256];
+	int setlen = snprintf(set, sizeof(set),
+			      "{\"project_uuid\":\"bench\",\"wasm_hash\":\"bench-wasm\","
+			      "\"account_id\":\"bench-%d\",\"key_hash\":\"k\","
+			      "\"encrypted_key\":[1,2,3],\"encrypted_value\":"
+			      "[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]}",
+			      t->index);
+	int getlen = snprintf(get, sizeof(get),
+			      "{\"project_uuid\":\"bench\",\"account_id\":\"bench-%d\","
+			      "\"key_hash\":\"k\"}",
+			      t->index);
+	while (!atomic_load(&g.stop) && !time_up()) {
+		uint64_t t0 = now_ns();
+		if (!pair_step(t, "storage set", "POST", "/storage/set", set, (size_t)setlen))
 			continue;
-		}
-		uint64_t t2 = now_ns();
-		if (t->r.status != 200) {
-			status_error("floor", &t->r);
+		uint64_t t1 = now_ns();
+		if (!pair_step(t, "storage get", "POST", "/storage/get", get, (size_t)getlen))
 			continue;
-		}
-		samples_add(&t->single, ns_to_ms(t1 - t0));
-		samples_add(&t->single, ns_to_ms(t2 - t1));
-		samples_add(&t->pair, ns_to_ms(t2 - t0));
+		pair_samples(t, t0, t1, now_ns());
 	}
 	return NULL;
 }
@@ -722,9 +761,11 @@ static const char usage[] =
 	"Usage: loadgen --port P --token T [--workers N] [--producers M] [--items K]\n"
 	"               [--duration S] [--id-base B] [--poll-timeout S]\n"
 	"       loadgen --port P --floor PATH [--workers N] [--duration S]\n"
+	"       loadgen --port P --token T --storage [--workers N] [--duration S]\n"
 	"Targets http://127.0.0.1:P only.  Coordinator mode: M producers create K requests while\n"
 	"N workers poll, claim and complete them; stops after K lifecycles or S seconds\n"
-	"(default 120).  Floor mode: N connections GET PATH for S seconds.\n"
+	"(default 120).  Floor mode: N connections GET PATH for S seconds.  Storage mode: N\n"
+	"connections set and get a small storage value for S seconds.\n"
 	"Defaults: --workers 8 --producers 2 --items 0 (unbounded) --poll-timeout 1\n"
 	"          --id-base <unix time x 10^6>\n";
 
@@ -748,6 +789,7 @@ static void parse_args(int argc, char **argv)
 		{ "items", required_argument, NULL, 'k' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "floor", required_argument, NULL, 'f' },
+		{ "storage", no_argument, NULL, 's' },
 		{ "id-base", required_argument, NULL, 'b' },
 		{ "poll-timeout", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
@@ -755,7 +797,7 @@ static void parse_args(int argc, char **argv)
 	};
 	bool have_base = false;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "p:t:w:m:k:d:f:b:o:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:t:w:m:k:d:f:sb:o:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': opt.port = (int)parse_u64("--port", optarg, 65535); break;
 		case 't': opt.token = optarg; break;
@@ -764,6 +806,7 @@ static void parse_args(int argc, char **argv)
 		case 'k': opt.items = parse_u64("--items", optarg, UINT64_C(1) << 40); break;
 		case 'd': opt.duration = (double)parse_u64("--duration", optarg, 86400); break;
 		case 'f': opt.floor_path = optarg; break;
+		case 's': opt.storage = true; break;
 		case 'b':
 			opt.id_base = parse_u64("--id-base", optarg, UINT64_C(1) << 62);
 			have_base = true;
@@ -781,6 +824,8 @@ static void parse_args(int argc, char **argv)
 		die("--workers must be at least 1");
 	if (opt.duration < 1)
 		die("--duration must be at least 1");
+	if (opt.floor_path && opt.storage)
+		die("--floor and --storage are two different runs");
 	if (opt.floor_path) {
 		if (opt.floor_path[0] != '/' || strpbrk(opt.floor_path, " \r\n"))
 			die("--floor must be a path starting with '/' without spaces");
@@ -788,6 +833,8 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!opt.token || !*opt.token || strpbrk(opt.token, "\r\n"))
 		die("--token is required (a worker bearer token)");
+	if (opt.storage)
+		return;
 	if (opt.producers < 1)
 		die("--producers must be at least 1");
 	if (!have_base)
@@ -832,9 +879,11 @@ static void free_samples(struct samples *s)
 	s->n = s->cap = 0;
 }
 
-static int run_floor(void)
+/* floor and storage modes: timed pairs on N connections */
+static int run_pairs(void)
 {
-	struct thread *ts = start_threads(opt.workers, floor_main, 0);
+	const char *mode = opt.storage ? "storage" : "floor";
+	struct thread *ts = start_threads(opt.workers, opt.storage ? storage_main : floor_main, 0);
 	join_threads(ts, opt.workers);
 	double elapsed = (double)(now_ns() - g.start_ns) / 1e9;
 	struct samples single = { 0 }, pair = { 0 };
@@ -850,14 +899,16 @@ static int run_floor(void)
 	double p50 = percentile(&single, 500), p99 = percentile(&single, 990);
 	double pp50 = percentile(&pair, 500), pp99 = percentile(&pair, 990);
 	fprintf(stderr,
-		"loadgen: floor GET %s, %d connections, %.1f s: %.0f requests/s; "
+		"loadgen: %s %s, %d connections, %.1f s: %.0f requests/s, %.0f pairs/s; "
 		"request p50 %.3f ms p99 %.3f ms; pair p50 %.3f ms p99 %.3f ms; errors %" PRIu64 "\n",
-		opt.floor_path, opt.workers, elapsed, rps, p50, p99, pp50, pp99, errors);
-	printf("RESULT mode=floor connections=%d elapsed_s=%.3f requests=%" PRIu64
-	       " ok_requests=%zu requests_per_s=%.1f req_p50_ms=%.3f req_p99_ms=%.3f"
-	       " pair_p50_ms=%.3f pair_p99_ms=%.3f errors=%" PRIu64 " reconnects=%" PRIu64 "\n",
-	       opt.workers, elapsed, requests, single.n, rps, p50, p99, pp50, pp99, errors,
-	       atomic_load(&g.reconnects));
+		mode, opt.storage ? "set+get" : opt.floor_path, opt.workers, elapsed, rps,
+		(double)pair.n / elapsed, p50, p99, pp50, pp99, errors);
+	printf("RESULT mode=%s connections=%d elapsed_s=%.3f requests=%" PRIu64
+	       " ok_requests=%zu requests_per_s=%.1f pairs=%zu pairs_per_s=%.1f req_p50_ms=%.3f"
+	       " req_p99_ms=%.3f pair_p50_ms=%.3f pair_p99_ms=%.3f errors=%" PRIu64
+	       " reconnects=%" PRIu64 "\n",
+	       mode, opt.workers, elapsed, requests, single.n, rps, pair.n,
+	       (double)pair.n / elapsed, p50, p99, pp50, pp99, errors, atomic_load(&g.reconnects));
 	free_samples(&single);
 	free_samples(&pair);
 	free(ts);
@@ -937,7 +988,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	g.start_ns = now_ns();
 	g.deadline_ns = g.start_ns + (uint64_t)(opt.duration * 1e9);
-	int rc = opt.floor_path ? run_floor() : run_coordinator();
+	int rc = opt.floor_path || opt.storage ? run_pairs() : run_coordinator();
 	fflush(stdout);
 	return rc;
 }

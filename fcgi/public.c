@@ -9,6 +9,8 @@
 #include "coord_pricing.h"
 #include "coord_stats.h"
 #include "coord_wasmcache.h"
+#include "public_storage.h"
+#include "vrf.h"
 #include "wasm_exists.h"
 #include "banned.h"
 
@@ -211,6 +213,12 @@ static const struct coord_route routes[] = {
 	{ "GET", "/public/project-earnings/:owner/history", project_earnings_history, 0 },
 	{ "POST", "/attestations", attestations_post, COORD_RF_WORKER_AUTH | COORD_RF_BIG_BODY },
 	{ "GET", "/attestations/:job_id", attestations_get, 0 },
+	{ "GET", "/public/storage/get", public_storage_get,
+	  COORD_RF_RL_PUBLIC_STORAGE | COORD_RF_CORS_ANY },
+	{ "POST", "/public/storage/batch", public_storage_batch,
+	  COORD_RF_RL_PUBLIC_STORAGE | COORD_RF_CORS_ANY },
+	{ "GET", "/public/projects/storage", public_project_storage, 0 },
+	{ "GET", "/vrf/pubkey", vrf_pubkey, 0 },
 };
 
 static const struct coord_program program = {

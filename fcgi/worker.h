@@ -4,12 +4,43 @@
 
 #include "coord_executions.h"
 #include "coord_http.h"
+#include "coord_queue.h"
 
 /* worker_queue.c */
 void worker_executions_create(struct coord_req *r);
 void worker_executions_poll(struct coord_req *r);
 void worker_jobs_claim(struct coord_req *r);
 void worker_jobs_complete(struct coord_req *r);
+/*
+ * ?timeout= of the long polls (SPEC §3.2.2): default 60, above 120 is 120,
+ * 0 does not wait; false after replying 400. Call after coord_req_query.
+ */
+bool worker_poll_timeout(struct coord_req *r, int64_t *timeout);
+/* The queues a ?capabilities= list names (compile first); 0 when none. */
+int worker_poll_queues(const char *caps, enum coord_queue q[2]);
+
+/* worker_storage.c (SPEC §3.2.10) */
+void worker_storage_set(struct coord_req *r);
+void worker_storage_set_if_absent(struct coord_req *r);
+void worker_storage_set_if_equals(struct coord_req *r);
+void worker_storage_get(struct coord_req *r);
+void worker_storage_get_by_version(struct coord_req *r);
+void worker_storage_has(struct coord_req *r);
+void worker_storage_delete(struct coord_req *r);
+void worker_storage_list(struct coord_req *r);
+void worker_storage_usage(struct coord_req *r);
+void worker_storage_clear_all(struct coord_req *r);
+void worker_storage_clear_version(struct coord_req *r);
+void worker_storage_clear_project(struct coord_req *r);
+void worker_storage_get_public(struct coord_req *r);
+
+/* worker_callbacks.c (SPEC §3.2.11 producers and poll, §3.2.12 projects) */
+void worker_topup_create(struct coord_req *r);
+void worker_delete_task_create(struct coord_req *r);
+void worker_cleanup_task_create(struct coord_req *r);
+void worker_callbacks_poll(struct coord_req *r);
+void worker_projects_uuid(struct coord_req *r);
+void worker_projects_cache_delete(struct coord_req *r);
 
 /* worker_wasm.c */
 void worker_wasm_download(struct coord_req *r);

@@ -114,8 +114,7 @@ void worker_executions_create(struct coord_req *r)
 	coord_reply_json(r, created ? 201 : 200, o);
 }
 
-/* The queues named by ?queue= or ?capabilities= (SPEC §3.2.2); 0 when none. */
-static int poll_queues(const char *caps, enum coord_queue q[2])
+int worker_poll_queues(const char *caps, enum coord_queue q[2])
 {
 	bool compile = false, execute = false;
 	const char *p = caps;
@@ -140,29 +139,36 @@ static int poll_queues(const char *caps, enum coord_queue q[2])
 	return nq;
 }
 
+bool worker_poll_timeout(struct coord_req *r, int64_t *timeout)
+{
+	const struct coord_query_param *t = coord_req_query_get(r, "timeout");
+	*timeout = 60;
+	if (!t)
+		return true;
+	enum coord_err e = coord_parse_i64(t->value, t->value_len, 0, INT64_MAX, timeout);
+	if (e == COORD_ERR_RANGE && t->value[0] != '-') {
+		*timeout = 120;
+	} else if (e != COORD_OK) {
+		coord_reply_error(r, 400, "invalid_parameter", "timeout must be a non-negative integer");
+		return false;
+	}
+	if (*timeout > 120)
+		*timeout = 120;
+	return true;
+}
+
 void worker_executions_poll(struct coord_req *r)
 {
 	enum coord_queue q[2];
-	int64_t timeout = 60;
+	int64_t timeout;
 	int nq = 0;
 
 	if (!coord_req_query(r))
 		return;
-	const struct coord_query_param *t = coord_req_query_get(r, "timeout");
 	const struct coord_query_param *queue = coord_req_query_get(r, "queue");
 	const struct coord_query_param *caps = coord_req_query_get(r, "capabilities");
-	if (t) {
-		enum coord_err e = coord_parse_i64(t->value, t->value_len, 0, INT64_MAX, &timeout);
-		if (e == COORD_ERR_RANGE && t->value[0] != '-')
-			timeout = 120;
-		else if (e != COORD_OK) {
-			coord_reply_error(r, 400, "invalid_parameter",
-					  "timeout must be a non-negative integer");
-			return;
-		}
-		if (timeout > 120)
-			timeout = 120;
-	}
+	if (!worker_poll_timeout(r, &timeout))
+		return;
 	if (queue) {
 		if (strcmp(queue->value, "compile") == 0)
 			q[nq++] = COORD_Q_COMPILE;
@@ -173,7 +179,7 @@ void worker_executions_poll(struct coord_req *r)
 			return;
 		}
 	} else if (caps) {
-		nq = poll_queues(caps->value, q);
+		nq = worker_poll_queues(caps->value, q);
 	}
 	if (nq == 0) {
 		coord_reply_error(r, 400, "invalid_capabilities",

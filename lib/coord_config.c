@@ -23,6 +23,7 @@
 
 enum kind {
 	K_STRING,   /* any non-empty string up to max bytes */
+	K_HEADER,   /* the same, sent in an HTTP header: no control characters */
 	K_INT,      /* integer in [min, max] */
 	K_BOOL,
 	K_ACCOUNT,  /* NEAR account id */
@@ -65,7 +66,7 @@ static const struct var vars[] = {
 	{ "WASM_CACHE_MAX_SIZE_GB", "50", K_INT, 0, 1048576 },
 	{ "WASM_CACHE_MAX_SIZE_BYTES", NULL, K_INT, 0, I64MAX },
 	{ "KEYSTORE_BASE_URL", NULL, K_HTTP_URL, 0, 0 },
-	{ "KEYSTORE_AUTH_TOKEN", NULL, K_STRING, 1, 65536 },
+	{ "KEYSTORE_AUTH_TOKEN", NULL, K_HEADER, 1, 65536 },
 	{ "REQUIRE_AUTH", "true", K_BOOL, 0, 0 },
 	{ "ADMIN_BEARER_TOKEN", "change-this-in-production", K_STRING, 1, 1024 },
 	{ "REQUIRE_TEE_SESSION", "false", K_BOOL, 0, 0 },
@@ -382,8 +383,12 @@ static const char *apply(struct coord_config *cfg, const struct var *v, const ch
 			return "not a boolean (true|false|1|0|yes|no|on|off)";
 		break;
 	case K_STRING:
+	case K_HEADER:
 		if (strlen(val) < (size_t)v->min || strlen(val) > (size_t)v->max)
 			return "length out of range";
+		for (const char *c = val; v->kind == K_HEADER && *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return "contains a control character";
 		break;
 	case K_ACCOUNT:
 		if (!coord_near_account_valid(val))

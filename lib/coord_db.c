@@ -2,9 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_codec.h"
 #include "coord_db.h"
 #include "coord_log.h"
 #include "coord_mem.h"
+#include "coord_parse.h"
 #include "coord_schema_version.h"
 #include "banned.h"
 
@@ -228,16 +230,26 @@ static enum coord_err exec_once(struct coord_db *db, const struct coord_stmt *st
 				const char *const *params, const int *lengths, PGresult **res)
 {
 	int64_t t0 = coord_monotonic_ms();
+	int formats[COORD_DB_MAX_PARAMS];
 	PGresult *r;
 	if (res)
 		*res = NULL;
 	db->sqlstate[0] = '\0';
 	if (!db->conn)
 		return COORD_ERR_UNAVAILABLE;
+	if (lengths) {
+		if (nparams > COORD_DB_MAX_PARAMS) {
+			log_pg_error(st->name, "too many binary parameters");
+			return COORD_ERR_INTERNAL;
+		}
+		for (int i = 0; i < nparams; i++)
+			formats[i] = lengths[i] >= 0;
+	}
+	const int *fmt = lengths ? formats : NULL;
 	if (db->prepared)
-		r = PQexecPrepared(db->conn, st->name, nparams, params, lengths, NULL, 0);
+		r = PQexecPrepared(db->conn, st->name, nparams, params, lengths, fmt, 0);
 	else
-		r = PQexecParams(db->conn, st->sql, nparams, NULL, params, lengths, NULL, 0);
+		r = PQexecParams(db->conn, st->sql, nparams, NULL, params, lengths, fmt, 0);
 	db->ms += coord_monotonic_ms() - t0;
 	ExecStatusType s = PQresultStatus(r);
 	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
@@ -312,6 +324,43 @@ enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, i
 			     const char *const *params, PGresult **res)
 {
 	return coord_db_exec_len(db, st, nparams, params, NULL, res);
+}
+
+int64_t coord_db_i64(const PGresult *res, int row, int col)
+{
+	int64_t v = 0;
+	const char *s = PQgetvalue(res, row, col);
+	if (coord_parse_i64(s, strlen(s), INT64_MIN, INT64_MAX, &v) != COORD_OK)
+		return 0;
+	return v;
+}
+
+unsigned char *coord_db_bytea(const PGresult *res, int row, int col, struct coord_arena *arena,
+			      size_t *len)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	const char *v = PQgetvalue(res, row, col);
+	size_t n = (size_t)PQgetlength(res, row, col);
+	if (n >= 2 && v[0] == '\\' && v[1] == 'x' && n % 2 == 0) {
+		unsigned char *out = coord_arena_alloc(arena, (n - 2) / 2 + 1);
+		if (coord_hex_decode(v + 2, n - 2, out, (n - 2) / 2) != COORD_OK)
+			return NULL;
+		*len = (n - 2) / 2;
+		out[*len] = '\0';
+		return out;
+	}
+	/* bytea_output = escape */
+	size_t got;
+	unsigned char *tmp = PQunescapeBytea((const unsigned char *)v, &got);
+	if (!tmp)
+		return NULL;
+	unsigned char *out = coord_arena_alloc(arena, got + 1);
+	memcpy(out, tmp, got);
+	out[got] = '\0';
+	PQfreemem(tmp);
+	*len = got;
+	return out;
 }
 
 static enum coord_err begin(struct coord_db *db, const char *sql)

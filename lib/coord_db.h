@@ -57,7 +57,13 @@ enum coord_err coord_db_ready(struct coord_db *db);
  */
 enum coord_err coord_db_exec(struct coord_db *db, const struct coord_stmt *st, int nparams,
 			     const char *const *params, PGresult **res);
-/* Same, with binary-safe lengths for parameters (NULL lengths: text). */
+/*
+ * Same, with binary parameters: lengths[i] >= 0 sends parameter i in binary
+ * format with that many bytes (BYTEA: the raw bytes; the statement gives
+ * its type, e.g. $5::bytea), lengths[i] < 0 sends it as text. NULL
+ * lengths: every parameter is text.
+ */
+#define COORD_DB_MAX_PARAMS 32
 enum coord_err coord_db_exec_len(struct coord_db *db, const struct coord_stmt *st, int nparams,
 				 const char *const *params, const int *lengths, PGresult **res);
 
@@ -90,6 +96,18 @@ extern const size_t coord_n_db_memories;
  * rows may be stale, and the next coord_db_ready reconnects.
  */
 bool coord_db_notifications(struct coord_db *db);
+
+/* An integer column of a text-format result; 0 for NULL (or a value that is not one). */
+int64_t coord_db_i64(const PGresult *res, int row, int col);
+
+/*
+ * The value of a BYTEA column of a text-format result, decoded into arena
+ * (NUL-terminated for convenience); *len gets its length. NULL when the
+ * value is SQL NULL or undecodable.
+ */
+struct coord_arena;
+unsigned char *coord_db_bytea(const PGresult *res, int row, int col, struct coord_arena *arena,
+			      size_t *len);
 
 /* Transactions on the thread's connection. */
 enum coord_err coord_db_begin(struct coord_db *db);

@@ -246,11 +246,8 @@ enum coord_err coord_executions_create(struct coord_db *db, struct coord_redis *
 	e = coord_queue_insert(db, q, coord_json_text(payload, NULL), c->request_id, c->data_id,
 			       &item_id, &pushes);
 	if (e == COORD_OK)
-		e = coord_db_commit(db);
-	if (e == COORD_OK) {
-		*created = true;
-		coord_queue_push(db, redis, cfg, &pushes);
-	}
+		e = coord_queue_commit(db, redis, cfg, &pushes);
+	*created = e == COORD_OK;
 out:
 	if (e != COORD_OK)
 		coord_db_rollback(db);

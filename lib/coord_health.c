@@ -57,11 +57,6 @@ static json_object *status_only(const char *status)
 	return o;
 }
 
-static int64_t col_i64(PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static json_object *check_workers(struct coord_db *db, const char *keystore_id, bool *bad)
 {
 	PGresult *res;
@@ -78,7 +73,7 @@ static json_object *check_workers(struct coord_db *db, const char *keystore_id, 
 		json_object_object_add(w, "worker_name", json_object_new_string(PQgetvalue(res, i, 1)));
 		json_object_object_add(w, "status", json_object_new_string(PQgetvalue(res, i, 2)));
 		json_object_object_add(w, "last_heartbeat_secs_ago",
-				       json_object_new_int64(col_i64(res, i, 3)));
+				       json_object_new_int64(coord_db_i64(res, i, 3)));
 		json_object_array_add(details, w);
 		if (strcmp(PQgetvalue(res, i, 4), "t") == 0)
 			active++;
@@ -109,7 +104,7 @@ static json_object *check_monitors(const struct coord_config *cfg, struct coord_
 	json_object *workers = json_object_new_array();
 	for (int i = 0; i < n; i++) {
 		json_object *w = json_object_new_object();
-		int64_t height = col_i64(res, i, 1);
+		int64_t height = coord_db_i64(res, i, 1);
 		json_object_object_add(w, "worker_id", json_object_new_string(PQgetvalue(res, i, 0)));
 		json_object_object_add(w, "current_block", json_object_new_int64(height));
 		if (have_tip) {
@@ -119,7 +114,7 @@ static json_object *check_monitors(const struct coord_config *cfg, struct coord_
 				status = "warning";
 		}
 		if (!PQgetisnull(res, i, 2)) {
-			int64_t ago = col_i64(res, i, 2);
+			int64_t ago = coord_db_i64(res, i, 2);
 			json_object_object_add(w, "last_update_secs_ago", json_object_new_int64(ago));
 			if (ago >= 300)
 				status = "warning";
@@ -152,7 +147,7 @@ static json_object *check_attestations(struct coord_db *db, const char *keystore
 		if (PQgetisnull(res, i, 1)) {
 			*warn = true;
 		} else {
-			int64_t ago = col_i64(res, i, 1);
+			int64_t ago = coord_db_i64(res, i, 1);
 			json_object_object_add(w, "last_attestation_secs_ago", json_object_new_int64(ago));
 			if (ago >= 3600)
 				*warn = true;

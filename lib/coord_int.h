@@ -34,6 +34,8 @@ COORD_DECLARE_STMTS(paykeys);
 COORD_DECLARE_STMTS(earnings);
 COORD_DECLARE_STMTS(audit);
 COORD_DECLARE_STMTS(projects);
+COORD_DECLARE_STMTS(storage);
+COORD_DECLARE_STMTS(callbacks);
 
 /* The memories of coord_db_memories (coord_db.h): key NULL forgets every row. */
 void coord_auth_forget(const char *key);

@@ -172,11 +172,6 @@ static const char *val(PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-static int64_t i64(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static enum coord_job_status status_of(const char *s)
 {
 	if (strcmp(s, "pending") == 0)
@@ -267,7 +262,7 @@ enum coord_err coord_jobs_claim(struct coord_db *db, struct coord_redis *redis,
 	if (PQntuples(res) == 1) {
 		bool https = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		https_finished = https && strcmp(PQgetvalue(res, 0, 1), "pending") != 0;
-		exec_limit = i64(res, 0, 2);
+		exec_limit = coord_db_i64(res, 0, 2);
 		if (https && !PQgetisnull(res, 0, 3))
 			snprintf(call_id, sizeof(call_id), "%s", PQgetvalue(res, 0, 3));
 	}
@@ -290,7 +285,7 @@ enum coord_err coord_jobs_claim(struct coord_db *db, struct coord_redis *redis,
 		j->compile_cost_yocto = val(jobs_res, i, 4);
 		j->compile_error = val(jobs_res, i, 5);
 		j->has_time = !PQgetisnull(jobs_res, i, 6);
-		j->compile_time_ms = i64(jobs_res, i, 6);
+		j->compile_time_ms = coord_db_i64(jobs_res, i, 6);
 	}
 
 	struct coord_claim_input in = {
@@ -332,8 +327,8 @@ enum coord_err coord_jobs_claim(struct coord_db *db, struct coord_redis *redis,
 				goto out;
 			if (PQntuples(res) == 1) {
 				got_job = true;
-				job_id = i64(res, 0, 0);
-				created_at = i64(res, 0, 1);
+				job_id = coord_db_i64(res, 0, 0);
+				created_at = coord_db_i64(res, 0, 1);
 			}
 			PQclear(res);
 		} else {
@@ -345,7 +340,7 @@ enum coord_err coord_jobs_claim(struct coord_db *db, struct coord_redis *redis,
 			if (PQntuples(res) == 1) {
 				got_job = true;
 				job_id = strtoll(j->id, NULL, 10);
-				created_at = i64(res, 0, 0);
+				created_at = coord_db_i64(res, 0, 0);
 			}
 			PQclear(res);
 		}
@@ -426,9 +421,9 @@ static json_object *rebuild_payload(PGresult *er, struct coord_arena *arena, int
 	if (!c.cs.build_target || (c.cs.github ? !c.cs.repo || !c.cs.commit : !c.cs.url || !c.cs.hash))
 		goto out;
 	c.input_data = PQgetisnull(er, 0, 9) ? "" : coord_arena_strdup(arena, PQgetvalue(er, 0, 9));
-	c.max_instructions = PQgetisnull(er, 0, 10) ? 1000000000 : i64(er, 0, 10);
-	c.max_memory_mb = PQgetisnull(er, 0, 11) ? 128 : i64(er, 0, 11);
-	c.max_execution_seconds = PQgetisnull(er, 0, 12) ? 60 : i64(er, 0, 12);
+	c.max_instructions = PQgetisnull(er, 0, 10) ? 1000000000 : coord_db_i64(er, 0, 10);
+	c.max_memory_mb = PQgetisnull(er, 0, 11) ? 128 : coord_db_i64(er, 0, 11);
+	c.max_execution_seconds = PQgetisnull(er, 0, 12) ? 60 : coord_db_i64(er, 0, 12);
 #define S(col) (PQgetisnull(er, 0, col) ? NULL : coord_arena_strdup(arena, PQgetvalue(er, 0, col)))
 	c.secrets_profile = S(13);
 	c.secrets_account_id = S(14);
@@ -437,16 +432,16 @@ static json_object *rebuild_payload(PGresult *er, struct coord_arena *arena, int
 	c.response_format = S(15);
 	c.ctx.sender_id = S(6);
 	c.ctx.has_block_height = !PQgetisnull(er, 0, 16);
-	c.ctx.block_height = i64(er, 0, 16);
+	c.ctx.block_height = coord_db_i64(er, 0, 16);
 	c.ctx.has_block_timestamp = !PQgetisnull(er, 0, 17);
-	c.ctx.block_timestamp = i64(er, 0, 17);
+	c.ctx.block_timestamp = coord_db_i64(er, 0, 17);
 	c.ctx.contract_id = S(18);
 	c.ctx.transaction_hash = S(19);
 	c.ctx.receipt_id = S(20);
 	c.ctx.predecessor_id = S(21);
 	c.ctx.signer_public_key = S(22);
 	c.ctx.has_gas_burnt = !PQgetisnull(er, 0, 23);
-	c.ctx.gas_burnt = i64(er, 0, 23);
+	c.ctx.gas_burnt = coord_db_i64(er, 0, 23);
 	c.user_account_id = S(24);
 	c.near_payment_yocto = S(25);
 	c.attached_usd = S(4);
@@ -502,7 +497,7 @@ static enum coord_err complete_in_tx(struct coord_db *db, const struct coord_com
 		e = COORD_ERR_NOT_FOUND;
 		goto out;
 	}
-	request_id = i64(res, 0, 0);
+	request_id = coord_db_i64(res, 0, 0);
 	snprintf(data_id, sizeof(data_id), "%s", PQgetvalue(res, 0, 1));
 	snprintf(type, sizeof(type), "%s", PQgetvalue(res, 0, 2));
 	enum coord_job_status st = status_of(PQgetvalue(res, 0, 3));
@@ -687,7 +682,7 @@ enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, int64_t job_id, int64_
 		return COORD_ERR_CONFLICT; /* claimed, completed or locked meanwhile */
 	}
 	bool compile = strcmp(PQgetvalue(res, 0, 0), "compile") == 0;
-	int64_t attempts = i64(res, 0, 1), request_id = i64(res, 0, 2);
+	int64_t attempts = coord_db_i64(res, 0, 1), request_id = coord_db_i64(res, 0, 2);
 	char data_id[512];
 	snprintf(data_id, sizeof(data_id), "%s", PQgetvalue(res, 0, 3));
 	bool https = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
@@ -716,7 +711,7 @@ enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, int64_t job_id, int64_
 		goto out;
 	*outcome = "requeued";
 	for (int i = 0; i < PQntuples(res); i++)
-		push_front(pushes, q, i64(res, i, 0));
+		push_front(pushes, q, coord_db_i64(res, i, 0));
 	if (PQntuples(res) > 0)
 		goto out;
 	/* no item: rebuild one from the stored request */

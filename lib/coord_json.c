@@ -1,7 +1,11 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <json-c/printbuf.h>
+
 #include "coord_json.h"
+#include "coord_mem.h"
 #include "coord_parse.h"
 #include "banned.h"
 
@@ -381,6 +385,14 @@ json_object *coord_json_parse(const char *body, size_t len, struct coord_json_pr
 	return root;
 }
 
+bool coord_json_syntax_ok(const char *body, size_t len)
+{
+	struct coord_json_problem p;
+	json_object *root = coord_json_parse(body, len, &p);
+	json_object_put(root);
+	return root != NULL || p.status == 422;
+}
+
 /* ---- field validation ---- */
 
 static void set_path(struct coord_json_problem *p, const char *prefix, const char *name)
@@ -396,6 +408,29 @@ static bool problem(struct coord_json_problem *p, const char *prefix, const char
 	p->message = message;
 	set_path(p, prefix, name);
 	return false;
+}
+
+/* An array of integers 0-255; else the problem names the first bad element. */
+static bool bytes_valid(json_object *m, const char *prefix, const char *name,
+			struct coord_json_problem *p)
+{
+	char elem[200];
+	if (!json_object_is_type(m, json_type_array))
+		return problem(p, prefix, name, "type", "Expected an array of byte values");
+	size_t n = json_object_array_length(m);
+	for (size_t i = 0; i < n; i++) {
+		json_object *b = json_object_array_get_idx(m, i);
+		const char *reason = NULL;
+		if (!json_object_is_type(b, json_type_int))
+			reason = "type";
+		else if (json_object_get_int64(b) < 0 || json_object_get_int64(b) > 255)
+			reason = "range";
+		if (reason) {
+			snprintf(elem, sizeof(elem), "%s[%zu]", name, i);
+			return problem(p, prefix, elem, reason, "Expected an integer 0-255");
+		}
+	}
+	return true;
 }
 
 bool coord_json_fields(json_object *obj, const char *prefix, const struct coord_field *fields,
@@ -477,9 +512,70 @@ bool coord_json_fields(json_object *obj, const char *prefix, const struct coord_
 			if (!json_object_is_type(m, json_type_array))
 				return problem(p, prefix, f->name, "type", "Expected an array");
 			break;
+		case COORD_FT_BYTES:
+			if (!bytes_valid(m, prefix, f->name, p))
+				return false;
+			v->len = json_object_array_length(m);
+			break;
 		}
 	}
 	return true;
+}
+
+void coord_json_bytes_copy(json_object *arr, unsigned char *out)
+{
+	size_t n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)json_object_get_int64(json_object_array_get_idx(arr, i));
+}
+
+struct byte_array {
+	size_t n;
+	unsigned char bytes[];
+};
+
+static int byte_array_text(json_object *jso, struct printbuf *pb, int level, int flags)
+{
+	const struct byte_array *a = json_object_get_userdata(jso);
+	char chunk[4096];
+	size_t o = 0;
+	(void)level;
+	(void)flags;
+	chunk[o++] = '[';
+	for (size_t i = 0; i < a->n; i++) {
+		if (o > sizeof(chunk) - 8) {
+			printbuf_memappend(pb, chunk, (int)o);
+			o = 0;
+		}
+		unsigned v = a->bytes[i];
+		if (i)
+			chunk[o++] = ',';
+		if (v >= 100)
+			chunk[o++] = (char)('0' + v / 100);
+		if (v >= 10)
+			chunk[o++] = (char)('0' + v / 10 % 10);
+		chunk[o++] = (char)('0' + v % 10);
+	}
+	chunk[o++] = ']';
+	printbuf_memappend(pb, chunk, (int)o);
+	return 0;
+}
+
+static void byte_array_free(json_object *jso, void *userdata)
+{
+	(void)jso;
+	free(userdata);
+}
+
+json_object *coord_json_byte_array(const unsigned char *bytes, size_t n)
+{
+	struct byte_array *a = coord_xmalloc(sizeof(*a) + n);
+	a->n = n;
+	if (n)
+		memcpy(a->bytes, bytes, n);
+	json_object *o = json_object_new_array();
+	json_object_set_serializer(o, byte_array_text, a, byte_array_free);
+	return o;
 }
 
 bool coord_json_strings(json_object *arr, const char *path, size_t max_items, int64_t min_chars,

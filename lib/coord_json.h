@@ -31,6 +31,13 @@ struct coord_json_problem {
  */
 json_object *coord_json_parse(const char *body, size_t len, struct coord_json_problem *p);
 
+/*
+ * True when body is one syntactically valid JSON text by the rules of
+ * coord_json_parse (any value, null included; the 422 rules do not apply):
+ * for answers passed on verbatim.
+ */
+bool coord_json_syntax_ok(const char *body, size_t len);
+
 enum coord_ftype {
 	COORD_FT_STRING, /* min/max: length bounds in characters (max 0: none) */
 	COORD_FT_INT,    /* min/max: value bounds */
@@ -38,7 +45,8 @@ enum coord_ftype {
 	COORD_FT_OBJECT,
 	COORD_FT_ARRAY,
 	COORD_FT_UUID,   /* string matching the UUID pattern */
-	COORD_FT_MONEY   /* money string of SPEC §1.4 */
+	COORD_FT_MONEY,  /* money string of SPEC §1.4 */
+	COORD_FT_BYTES   /* array of integers 0-255 (SPEC §1.3); len: the number of bytes */
 };
 
 struct coord_field {
@@ -66,6 +74,19 @@ struct coord_value {
  */
 bool coord_json_fields(json_object *obj, const char *prefix, const struct coord_field *fields,
 		       size_t n, struct coord_value *values, struct coord_json_problem *p);
+
+/*
+ * The bytes of a COORD_FT_BYTES member, validated by coord_json_fields:
+ * writes json_object_array_length(arr) bytes to out.
+ */
+void coord_json_bytes_copy(json_object *arr, unsigned char *out);
+
+/*
+ * A JSON array of the integers 0-255 of bytes[0..n) (SPEC §1.3), written
+ * straight into the output text when serialised: no object per byte. The
+ * bytes are copied; the caller keeps its buffer.
+ */
+json_object *coord_json_byte_array(const unsigned char *bytes, size_t n);
 
 /*
  * Checks that arr (the member at path) is an array of at most max_items

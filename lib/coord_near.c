@@ -165,6 +165,21 @@ static bool view_bytes(json_object *result, struct coord_buf *out)
 	return true;
 }
 
+/* the JSON text is the literal null (which coord_json_parse answers as a 422 problem) */
+static bool json_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static bool json_null_text(const char *s, size_t n)
+{
+	while (n && json_ws(s[0]))
+		s++, n--;
+	while (n && json_ws(s[n - 1]))
+		n--;
+	return n == 4 && memcmp(s, "null", 4) == 0;
+}
+
 enum coord_err coord_near_view(const struct coord_config *cfg, const char *method,
 			       const char *args_json, json_object **result)
 {
@@ -196,7 +211,7 @@ enum coord_err coord_near_view(const struct coord_config *cfg, const char *metho
 		e = COORD_ERR_UPSTREAM;
 	} else {
 		*result = coord_json_parse(coord_buf_str(&text), text.len, &p);
-		if (!*result && p.status != 0)
+		if (!*result && !json_null_text(coord_buf_str(&text), text.len))
 			e = COORD_ERR_UPSTREAM;
 	}
 	if (e != COORD_OK)

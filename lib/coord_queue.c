@@ -15,7 +15,16 @@ enum {
 	QUEUE_LEASE_ID,
 	QUEUE_LEASE_NEXT,
 	QUEUE_INSERT_LEASED,
+	QUEUE_INSERT_TASK,
+	QUEUE_DELIVER_ID,
+	QUEUE_DELIVER_NEXT,
+	QUEUE_INSERT_DELIVERED,
 };
+
+/* A system task handed out is closed at once: delivered at most once (SPEC §3.1.1). */
+#define DELIVERED "state = 'done', close_reason = 'delivered', attempts = 1, closed_at = now(), " \
+		  "updated_at = now()"
+
 
 const struct coord_stmt coord_queue_stmts[] = {
 	[QUEUE_INSERT] = { "queue_insert",
@@ -41,6 +50,23 @@ const struct coord_stmt coord_queue_stmts[] = {
 		"INSERT INTO queue_items (queue, payload, request_id, data_id, state, attempts, "
 		"lease_id, leased_to, leased_at, lease_expires_at) VALUES ($1, $2, $3::bigint, $4, "
 		"'leased', 1, gen_random_uuid(), $5, now(), now() + make_interval(secs => $6::int))" },
+	[QUEUE_INSERT_TASK] = { "queue_insert_task",
+		"INSERT INTO queue_items (queue, payload, task_type, task_id, dedupe_key, state, pushed_at) "
+		"VALUES ('system_callbacks', $1, $2, $3::bigint, $4, 'queued', now()) RETURNING item_id" },
+	[QUEUE_DELIVER_ID] = { "queue_deliver_id",
+		"UPDATE queue_items SET " DELIVERED ", leased_to = $2 "
+		"WHERE item_id = $1 AND state = 'queued' AND queue = 'system_callbacks' RETURNING payload" },
+	[QUEUE_DELIVER_NEXT] = { "queue_deliver_next",
+		"WITH c AS (SELECT item_id FROM queue_items WHERE queue = 'system_callbacks' "
+		"  AND state = 'queued' AND (pushed_at IS NULL OR pushed_at < now() - interval '30 seconds') "
+		"  ORDER BY item_id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+		"UPDATE queue_items q SET " DELIVERED ", leased_to = $1 "
+		"FROM c WHERE q.item_id = c.item_id RETURNING q.payload" },
+	/* a JSON task pushed by the previous coordinator: recorded as delivered */
+	[QUEUE_INSERT_DELIVERED] = { "queue_insert_delivered",
+		"INSERT INTO queue_items (queue, payload, task_type, state, attempts, leased_to, "
+		"close_reason, closed_at) VALUES ('system_callbacks', $1, $2, 'done', 1, $3, 'delivered', "
+		"now())" },
 };
 const size_t coord_queue_nstmts = sizeof(coord_queue_stmts) / sizeof(coord_queue_stmts[0]);
 
@@ -59,6 +85,22 @@ const char *coord_queue_list(const struct coord_config *cfg, enum coord_queue q)
 	return "system_callbacks_queue";
 }
 
+/* The item id an INSERT … RETURNING item_id gave, recorded for the push after commit. */
+static enum coord_err record_push(const PGresult *res, enum coord_queue q, int64_t *item_id,
+				  struct coord_pushes *pushes)
+{
+	const char *v = PQgetvalue(res, 0, 0);
+	if (coord_parse_i64(v, strlen(v), 1, INT64_MAX, item_id) != COORD_OK)
+		return COORD_ERR_INTERNAL;
+	if (pushes->n < (int)(sizeof(pushes->ids) / sizeof(pushes->ids[0]))) {
+		pushes->ids[pushes->n].q = q;
+		pushes->ids[pushes->n].item_id = *item_id;
+		pushes->ids[pushes->n].front = false;
+		pushes->n++;
+	}
+	return COORD_OK;
+}
+
 enum coord_err coord_queue_insert(struct coord_db *db, enum coord_queue q, const char *payload,
 				  int64_t request_id, const char *data_id, int64_t *item_id,
 				  struct coord_pushes *pushes)
@@ -70,16 +112,25 @@ enum coord_err coord_queue_insert(struct coord_db *db, enum coord_queue q, const
 	enum coord_err e = coord_db_exec(db, &coord_queue_stmts[QUEUE_INSERT], 4, p, &res);
 	if (e != COORD_OK)
 		return e;
-	const char *v = PQgetvalue(res, 0, 0);
-	e = coord_parse_i64(v, strlen(v), 1, INT64_MAX, item_id) == COORD_OK ? COORD_OK
-									     : COORD_ERR_INTERNAL;
+	e = record_push(res, q, item_id, pushes);
 	PQclear(res);
-	if (e == COORD_OK && pushes->n < (int)(sizeof(pushes->ids) / sizeof(pushes->ids[0]))) {
-		pushes->ids[pushes->n].q = q;
-		pushes->ids[pushes->n].item_id = *item_id;
-		pushes->ids[pushes->n].front = false;
-		pushes->n++;
-	}
+	return e;
+}
+
+enum coord_err coord_queue_insert_task(struct coord_db *db, const char *payload,
+				       const char *task_type, int64_t task_id,
+				       const char *dedupe_key, int64_t *item_id,
+				       struct coord_pushes *pushes)
+{
+	char tid[24];
+	PGresult *res;
+	snprintf(tid, sizeof(tid), "%lld", (long long)task_id);
+	const char *p[] = { payload, task_type, tid, dedupe_key };
+	enum coord_err e = coord_db_exec(db, &coord_queue_stmts[QUEUE_INSERT_TASK], 4, p, &res);
+	if (e != COORD_OK)
+		return e;
+	e = record_push(res, COORD_Q_SYSTEM, item_id, pushes);
+	PQclear(res);
 	return e;
 }
 
@@ -105,6 +156,15 @@ void coord_queue_push(struct coord_db *db, struct coord_redis *redis,
 	}
 }
 
+enum coord_err coord_queue_commit(struct coord_db *db, struct coord_redis *redis,
+				  const struct coord_config *cfg, const struct coord_pushes *pushes)
+{
+	enum coord_err e = coord_db_commit(db);
+	if (e == COORD_OK)
+		coord_queue_push(db, redis, cfg, pushes);
+	return e;
+}
+
 /* ---- poll ---- */
 
 struct poll_ctx {
@@ -112,21 +172,56 @@ struct poll_ctx {
 	const struct coord_config *cfg;
 	const char *token_hash;
 	char lease_secs[16];
+	bool deliver; /* system callbacks: delivered, not leased */
 	struct coord_buf *payload;
 };
 
-/* Leases item id of queue q; true when it was still queued (payload filled). */
-static enum coord_err lease_id(struct poll_ctx *c, enum coord_queue q, const char *id, bool *got)
+/* Runs a statement that hands out at most one item; *got when it returned its payload. */
+static enum coord_err hand_out(struct poll_ctx *c, int st, int n, const char *const *p, bool *got)
 {
 	PGresult *res;
-	const char *p[] = { id, c->token_hash, c->lease_secs, coord_queue_name(q) };
-	enum coord_err e = coord_db_exec(c->db, &coord_queue_stmts[QUEUE_LEASE_ID], 4, p, &res);
+	enum coord_err e = coord_db_exec(c->db, &coord_queue_stmts[st], n, p, &res);
 	if (e != COORD_OK)
 		return e;
 	*got = PQntuples(res) == 1;
 	if (*got)
 		coord_buf_add(c->payload, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
+	return COORD_OK;
+}
+
+/* Leases (delivers) item id of queue q; true when it was still queued (payload filled). */
+static enum coord_err lease_id(struct poll_ctx *c, enum coord_queue q, const char *id, bool *got)
+{
+	if (c->deliver) {
+		const char *p[] = { id, c->token_hash };
+		return hand_out(c, QUEUE_DELIVER_ID, 2, p, got);
+	}
+	const char *p[] = { id, c->token_hash, c->lease_secs, coord_queue_name(q) };
+	return hand_out(c, QUEUE_LEASE_ID, 4, p, got);
+}
+
+/* A system task pushed into the list as JSON (the previous coordinator's form, SPEC §3.1 step 3). */
+static enum coord_err deliver_json(struct poll_ctx *c, const char *text, size_t len, bool *got)
+{
+	struct coord_json_problem prob;
+	json_object *o = coord_json_parse(text, len, &prob), *type;
+	*got = false;
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "task_type", &type) ||
+	    !json_object_is_type(type, json_type_string)) {
+		coord_log(COORD_LOG_WARN, "queue: discarded a malformed JSON task from system_callbacks");
+		json_object_put(o);
+		return COORD_OK;
+	}
+	const char *p[] = { text, json_object_get_string(type), c->token_hash };
+	enum coord_err e = coord_db_exec(c->db, &coord_queue_stmts[QUEUE_INSERT_DELIVERED], 3, p,
+					 NULL);
+	json_object_put(o);
+	if (e != COORD_OK)
+		return e;
+	coord_buf_add(c->payload, text, len);
+	*got = true;
 	return COORD_OK;
 }
 
@@ -168,11 +263,8 @@ static enum coord_err handle_value(struct poll_ctx *c, enum coord_queue q, const
 {
 	int64_t id;
 	*got = false;
-	if (len && v[0] == '{') {
-		if (q == COORD_Q_SYSTEM)
-			return COORD_OK; /* system tasks are delivered by their own route */
-		return lease_json(c, q, v, len, got);
-	}
+	if (len && v[0] == '{')
+		return c->deliver ? deliver_json(c, v, len, got) : lease_json(c, q, v, len, got);
 	if (coord_parse_i64(v, len, 1, INT64_MAX, &id) != COORD_OK) {
 		coord_log(COORD_LOG_WARN, "queue: discarded a malformed value from %s", coord_queue_name(q));
 		return COORD_OK;
@@ -186,8 +278,11 @@ static enum coord_err lease_next(struct poll_ctx *c, const enum coord_queue *que
 				 bool *got)
 {
 	char arr[64];
-	PGresult *res;
 	size_t o = 0;
+	if (c->deliver) {
+		const char *p[] = { c->token_hash };
+		return hand_out(c, QUEUE_DELIVER_NEXT, 1, p, got);
+	}
 	arr[o++] = '{';
 	for (int i = 0; i < nq; i++) {
 		int w = snprintf(arr + o, sizeof(arr) - o, "%s%s", i ? "," : "", coord_queue_name(queues[i]));
@@ -195,14 +290,7 @@ static enum coord_err lease_next(struct poll_ctx *c, const enum coord_queue *que
 	}
 	snprintf(arr + o, sizeof(arr) - o, "}");
 	const char *p[] = { arr, c->token_hash, c->lease_secs };
-	enum coord_err e = coord_db_exec(c->db, &coord_queue_stmts[QUEUE_LEASE_NEXT], 3, p, &res);
-	if (e != COORD_OK)
-		return e;
-	*got = PQntuples(res) == 1;
-	if (*got)
-		coord_buf_add(c->payload, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
-	return COORD_OK;
+	return hand_out(c, QUEUE_LEASE_NEXT, 3, p, got);
 }
 
 static int queue_of_list(const struct coord_config *cfg, const enum coord_queue *queues, int nq,
@@ -225,7 +313,7 @@ enum coord_err coord_queue_poll(struct coord_db *db, struct coord_redis *redis,
 				int nq, int timeout_s, const char *token_hash, bool (*stop)(void),
 				struct coord_buf *payload)
 {
-	struct poll_ctx c = { db, cfg, token_hash, "", payload };
+	struct poll_ctx c = { db, cfg, token_hash, "", queues[0] == COORD_Q_SYSTEM, payload };
 	int64_t deadline = coord_monotonic_ms() + (int64_t)timeout_s * 1000;
 	bool got = false, redis_down = false;
 	enum coord_err e;

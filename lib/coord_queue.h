@@ -39,16 +39,30 @@ enum coord_err coord_queue_insert(struct coord_db *db, enum coord_queue q, const
 				  int64_t request_id, const char *data_id, int64_t *item_id,
 				  struct coord_pushes *pushes);
 /*
+ * Inside the caller's transaction: inserts a queued system task (queue
+ * system_callbacks) with its task_type, task_id and dedupe_key, and records
+ * the id in *pushes.
+ */
+enum coord_err coord_queue_insert_task(struct coord_db *db, const char *payload,
+				       const char *task_type, int64_t task_id,
+				       const char *dedupe_key, int64_t *item_id,
+				       struct coord_pushes *pushes);
+/*
  * After the commit: pushes every recorded id; a failed push sets the
  * item's pushed_at to NULL (best effort) so polls find it (step 4).
  */
 void coord_queue_push(struct coord_db *db, struct coord_redis *redis,
 		      const struct coord_config *cfg, const struct coord_pushes *pushes);
+/* A producer's end (SPEC §3.1 "Enqueue"): commits its transaction, then pushes. */
+enum coord_err coord_queue_commit(struct coord_db *db, struct coord_redis *redis,
+				  const struct coord_config *cfg, const struct coord_pushes *pushes);
 
 /*
  * The leasing procedure of SPEC §3.1 for a poll over queues[0..nq) in
  * priority order, waiting up to timeout_s. On COORD_OK *payload holds the
  * leased item's payload, or is empty (len 0) when nothing arrived.
+ * queues {COORD_Q_SYSTEM} (alone) delivers instead of leasing: the item goes
+ * straight from queued to done/delivered, at most once.
  * stop() is polled between waits so a shutting-down process answers early.
  */
 enum coord_err coord_queue_poll(struct coord_db *db, struct coord_redis *redis,

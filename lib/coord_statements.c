@@ -24,6 +24,8 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(earnings),
 	TABLE(audit),
 	TABLE(projects),
+	TABLE(storage),
+	TABLE(callbacks),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
 

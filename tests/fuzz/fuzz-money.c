@@ -10,18 +10,10 @@
 #include <string.h>
 
 #include "coord_parse.h"
+#include "fuzz.h"
 #include "banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 typedef unsigned __int128 u128;
 typedef __int128 i128;

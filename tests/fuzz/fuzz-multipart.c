@@ -18,18 +18,10 @@
 #include "coord_buf.h"
 #include "coord_mem.h"
 #include "coord_multipart.h"
+#include "fuzz.h"
 #include "banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 static const char *const boundaries[] = {
 	"BOUNDARY", "-", "--", "a b", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "x",

@@ -40,38 +40,19 @@ With --watch-pid the server exits as soon as that process is gone, so that a kil
 run cannot leave it behind; the helpers also stop it explicitly (near_stop).
 """
 
-import argparse
 import base64
 import json
 import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fakeserver import ControlDir, Handler, read_text, serve  # noqa: E402
 
 BLOCK_HASH = "EwkRecSP8GRvaxL7ynCEoHhsL1ksU6FsHVLCevcccF5q"
-LOCK = threading.Lock()
-SEQ = [0]
 
 
-def read_text(path, default=""):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError:
-        return default
-
-
-class State:
-    def __init__(self, directory):
-        self.dir = directory
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def mode(self):
-        return read_text(self.path("mode"), "normal").strip() or "normal"
-
+class State(ControlDir):
     def height(self):
         try:
             return int(read_text(self.path("height"), "123456").strip())
@@ -83,16 +64,6 @@ class State:
             return float(read_text(self.path("slow_seconds"), "10").strip())
         except ValueError:
             return 10.0
-
-    def mode_for_request(self):
-        """The first line of DIR/script (removed), else DIR/mode."""
-        with LOCK:
-            lines = [l.strip() for l in read_text(self.path("script")).splitlines() if l.strip()]
-            if lines:
-                with open(self.path("script"), "w", encoding="utf-8") as f:
-                    f.write("".join(l + "\n" for l in lines[1:]))
-                return lines[0]
-        return self.mode()
 
     def view_answer(self, method, args_base64):
         """(True, value) for a view method with a set answer, else (False, None)."""
@@ -122,19 +93,8 @@ class State:
                 return True
         return False
 
-    def log(self, handler, body):
-        with LOCK:
-            SEQ[0] += 1
-            entry = {
-                "seq": SEQ[0],
-                "time": round(time.time(), 3),
-                "method": handler.command,
-                "path": handler.path,
-                "content_type": handler.headers.get("Content-Type"),
-                "body": body.decode("utf-8", "replace"),
-            }
-            with open(self.path("requests.log"), "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry, separators=(",", ":")) + "\n")
+    def log_request(self, handler, body):
+        self.log(handler, body, content_type=handler.headers.get("Content-Type"))
 
 
 def rpc_error(req_id, name, cause, info, code, message, data):
@@ -234,38 +194,19 @@ def answer(state, request):
 
 
 def make_handler(state):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class NearHandler(Handler):
         server_version = "fake-near/1"
-
-        def log_message(self, fmt, *args):  # quiet
-            pass
-
-        def send(self, status, payload, content_type="application/json"):
-            if isinstance(payload, (dict, list)):
-                data = json.dumps(payload, separators=(",", ":")).encode()
-            else:
-                data = payload
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout): nothing to do
 
         def do_GET(self):
             if self.path == "/__fake_ping":
                 self.send(200, {"ok": True})
                 return
-            state.log(self, b"")
+            state.log_request(self, b"")
             self.send(405, b"POST only\n", "text/plain")
 
         def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
-            state.log(self, body)
+            body = self.read_body()
+            state.log_request(self, body)
             mode = state.mode_for_request()
             try:
                 request = json.loads(body)
@@ -291,42 +232,11 @@ def make_handler(state):
             status, obj = answer(state, request)
             self.send(status, obj)
 
-    return Handler
-
-
-def watch(pid):
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:
-            pass
-        time.sleep(0.5)
+    return NearHandler
 
 
 def main():
-    p = argparse.ArgumentParser(description="fake NEAR JSON-RPC server for tests")
-    p.add_argument("--dir", required=True)
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--watch-pid", type=int, default=0)
-    args = p.parse_args()
-
-    state = State(args.dir)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
-    server.daemon_threads = True
-    if args.watch_pid:
-        threading.Thread(target=watch, args=(args.watch_pid,), daemon=True).start()
-    port = server.server_address[1]
-    tmp = state.path("port.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("%d\n" % port)
-    os.rename(tmp, state.path("port"))
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve("fake NEAR JSON-RPC server for tests", State, make_handler)
 
 
 if __name__ == "__main__":

@@ -25,70 +25,25 @@
 # characters instead: a wrong signature), tee_verify_hex PUBHEX CHALLENGE SIGHEX (openssl's
 # own check), b58encode HEX, b58decode BASE58 (→ hex).
 #
-# Environment read: NEAR_PYTHON (the interpreter; default /usr/bin/python3 if present).
+# Environment read: NEAR_PYTHON (the interpreter of the key helpers; default FAKE_PYTHON of
+# fake.bash).
 
-NEAR_HELPERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-# The system interpreter when there is one: a version manager's shim (pyenv) costs more
-# than a second per call, and the key helpers call Python several times per test.
-if [[ -z ${NEAR_PYTHON:-} ]]; then
-	for NEAR_PYTHON in /usr/bin/python3 /usr/local/bin/python3 python3; do
-		command -v "$NEAR_PYTHON" >/dev/null 2>&1 && break
-	done
-fi
+FAKE_PYTHON=${FAKE_PYTHON:-${NEAR_PYTHON:-}}
+# shellcheck source=fake.bash
+source "$(dirname "${BASH_SOURCE[0]}")/fake.bash"
+NEAR_PYTHON=${NEAR_PYTHON:-$FAKE_PYTHON}
 
 near__say() { printf '# near: %s\n' "$*" >&2; }
 
 # near_start: starts the fake server in a new temp dir and waits until it answers.
 near_start() {
-	local dir i port
-	dir=$(mktemp -d /tmp/near-fake.XXXXXX) || return 1
-	echo normal >"$dir/mode"
-	: >"$dir/keys"
-	: >"$dir/requests.log"
-	: >"$dir/script"
-	# --watch-pid $$: the bats file's process; the server exits with it if teardown is skipped.
-	"$NEAR_PYTHON" "$NEAR_HELPERS_DIR/fake-near.py" --dir "$dir" --port 0 --watch-pid "$$" \
-		</dev/null >"$dir/server.log" 2>&1 3>&- &
-	echo $! >"$dir/pid"
-	export NEAR_FAKE_DIR=$dir
-	for ((i = 0; i < 100; i++)); do
-		port=$(cat "$dir/port" 2>/dev/null) || port=
-		if [[ -n $port ]] && curl -sf --max-time 2 "http://127.0.0.1:$port/__fake_ping" >/dev/null 2>&1; then
-			export NEAR_RPC_URL=http://127.0.0.1:$port
-			return 0
-		fi
-		if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-	done
-	near__say "fake NEAR server did not start:"
-	cat "$dir/server.log" >&2
-	near_stop
-	return 1
+	fake__start fake-near.py || return 1
+	: >"$FAKE_DIR/keys"
+	export NEAR_FAKE_DIR=$FAKE_DIR NEAR_RPC_URL=$FAKE_URL
 }
 
 # near_stop: stops the server started by near_start and removes its dir (idempotent).
-near_stop() {
-	local dir=${NEAR_FAKE_DIR:-} pid i
-	[[ -n $dir && -d $dir ]] || return 0
-	pid=$(cat "$dir/pid" 2>/dev/null)
-	if [[ $pid =~ ^[0-9]+$ ]]; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	if [[ -z ${COORD_KEEP_TMP:-} ]]; then
-		rm -rf "$dir"
-	else
-		near__say "kept $dir"
-	fi
-}
+near_stop() { fake__stop "${NEAR_FAKE_DIR:-}"; }
 
 # near_register KEY [ACCOUNT]: KEY (ed25519:<base58>) becomes an access key of ACCOUNT
 # (default: of every account).

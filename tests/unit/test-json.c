@@ -251,7 +251,8 @@ static void test_depth(void)
 
 static const char *const colors[] = { "red", "green", NULL };
 
-enum { F_NAME, F_COUNT, F_BIG, F_U64, F_FLAG, F_OBJ, F_ARR, F_ID, F_COLOR, F_AMOUNT, NFIELDS };
+enum { F_NAME, F_COUNT, F_BIG, F_U64, F_FLAG, F_OBJ, F_ARR, F_ID, F_COLOR, F_AMOUNT, F_BYTES,
+       NFIELDS };
 
 static const struct coord_field fields[NFIELDS] = {
 	[F_NAME] = { "name", COORD_FT_STRING, true, 1, 10, NULL },
@@ -264,6 +265,7 @@ static const struct coord_field fields[NFIELDS] = {
 	[F_ID] = { "id", COORD_FT_UUID, false, 0, 0, NULL },
 	[F_COLOR] = { "color", COORD_FT_STRING, false, 0, 0, colors },
 	[F_AMOUNT] = { "amount", COORD_FT_MONEY, false, 0, 0, NULL },
+	[F_BYTES] = { "bytes", COORD_FT_BYTES, false, 0, 0, NULL },
 };
 
 /* What a passing case must have read: one field's value. */
@@ -408,6 +410,26 @@ static const struct {
 	{ "{" BASE ",\"flag\":false}", "", true, NULL, NULL, { F_FLAG, true, NULL, 0, false } },
 	{ "{" BASE ",\"obj\":{}}", "", true, NULL, NULL, { F_OBJ, true, NULL, 0, false } },
 	{ "{" BASE ",\"arr\":[]}", "", true, NULL, NULL, { F_ARR, true, NULL, 0, false } },
+	/* byte arrays (SPEC §1.3): integers 0-255; e.i is the length, e.s the bytes */
+	{ "{" BASE ",\"bytes\":[]}", "", true, NULL, NULL, { F_BYTES, true, "", 0, false } },
+	{ "{" BASE ",\"bytes\":[0,1,255]}", "", true, NULL, NULL,
+	  { F_BYTES, true, "\x00\x01\xff", 3, false } },
+	{ "{" BASE ",\"bytes\":[ 104 , 105 ]}", "", true, NULL, NULL,
+	  { F_BYTES, true, "hi", 2, false } },
+	{ "{" BASE ",\"bytes\":[-0]}", "", true, NULL, NULL, { F_BYTES, true, "\x00", 1, false } },
+	{ "{" BASE ",\"bytes\":null}", "", true, NULL, NULL, { F_BYTES, false, NULL, 0, false } },
+	{ "{" BASE ",\"bytes\":[256]}", "", false, "bytes[0]", "range", NOCHECK },
+	{ "{" BASE ",\"bytes\":[1,2,-1]}", "", false, "bytes[2]", "range", NOCHECK },
+	{ "{" BASE ",\"bytes\":[1,18446744073709551615]}", "", false, "bytes[1]", "range",
+	  NOCHECK },
+	{ "{" BASE ",\"bytes\":[1,\"2\"]}", "", false, "bytes[1]", "type", NOCHECK },
+	{ "{" BASE ",\"bytes\":[1.0]}", "", false, "bytes[0]", "type", NOCHECK },
+	{ "{" BASE ",\"bytes\":[true]}", "", false, "bytes[0]", "type", NOCHECK },
+	{ "{" BASE ",\"bytes\":[null]}", "", false, "bytes[0]", "type", NOCHECK },
+	{ "{" BASE ",\"bytes\":[[1]]}", "", false, "bytes[0]", "type", NOCHECK },
+	{ "{" BASE ",\"bytes\":\"AAE=\"}", "", false, "bytes", "type", NOCHECK },
+	{ "{" BASE ",\"bytes\":{}}", "", false, "bytes", "type", NOCHECK },
+	{ "{" BASE ",\"bytes\":[7,300]}", "v", false, "v.bytes[1]", "range", NOCHECK },
 	/* unknown members ignored; duplicates: the last wins */
 	{ "{" BASE ",\"zzz\":[1,2,{}],\"extra\":\"x\"}", "", true, NULL, NULL,
 	  { F_COUNT, true, NULL, 5, false } },
@@ -468,6 +490,15 @@ static void test_fields(void)
 				case COORD_FT_ARRAY:
 					good = cv->obj != NULL;
 					break;
+				case COORD_FT_BYTES: {
+					unsigned char copy[16];
+					good = cv->len == (size_t)e->i && cv->len <= sizeof(copy);
+					if (good) {
+						coord_json_bytes_copy(cv->obj, copy);
+						good = memcmp(copy, e->s, cv->len) == 0;
+					}
+					break;
+				}
 				}
 			}
 		}
@@ -579,12 +610,61 @@ static void test_text(void)
 	json_object_put(o);
 }
 
+/* ---- coord_json_byte_array: written straight into the text ---- */
+
+static void test_byte_array(void)
+{
+	unsigned char all[256];
+	char want[4096];
+	size_t o = 0, len;
+	want[o++] = '[';
+	for (int i = 0; i < 256; i++) {
+		all[i] = (unsigned char)i;
+		o += (size_t)snprintf(want + o, sizeof(want) - o, "%s%d", i ? "," : "", i);
+	}
+	want[o++] = ']';
+	want[o] = '\0';
+	json_object *a = coord_json_byte_array(all, 256);
+	const char *t = coord_json_text(a, &len);
+	ok(len == o && strcmp(t, want) == 0, "byte_array: all 256 values in order");
+	json_object_put(a);
+
+	json_object *root = json_object_new_object();
+	json_object_object_add(root, "e", coord_json_byte_array(NULL, 0));
+	json_object_object_add(root, "v", coord_json_byte_array((const unsigned char *)"\x00\x7f\x80", 3));
+	t = coord_json_text(root, &len);
+	ok(strcmp(t, "{\"e\":[],\"v\":[0,127,128]}") == 0, "byte_array: empty and inside an object (%s)",
+	   t);
+	json_object_put(root);
+
+	/* a long value crosses the serialiser's chunks; parsing it back gives the same bytes */
+	size_t n = 100000;
+	unsigned char *big = malloc(n), *back = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		big[i] = (unsigned char)(i * 7 + i / 256);
+	a = coord_json_byte_array(big, n);
+	t = coord_json_text(a, &len);
+	struct coord_json_problem p;
+	json_object *parsed = coord_json_parse(t, len, &p);
+	bool same = parsed && json_object_array_length(parsed) == n;
+	if (same) {
+		coord_json_bytes_copy(parsed, back);
+		same = memcmp(big, back, n) == 0;
+	}
+	ok(same, "byte_array: 100000 bytes round-trip through the text");
+	json_object_put(parsed);
+	json_object_put(a);
+	free(big);
+	free(back);
+}
+
 int main(void)
 {
 	test_parse();
 	test_depth();
 	test_fields();
 	test_text();
+	test_byte_array();
 	test_strings();
 	return tap_done();
 }
