@@ -12,6 +12,7 @@
 #include "coord_crypto.h"
 #include "coord_int.h"
 #include "coord_log.h"
+#include "coord_maint.h"
 #include "coord_parse.h"
 #include "coord_wasmcache.h"
 #include "coord_wasmmem.h"
@@ -63,6 +64,7 @@ const struct coord_stmt coord_wasmcache_stmts[] = {
 		"ORDER BY checksum LIMIT 500" },
 	[WASM_LRU] = { "wasm_lru",
 		"SELECT checksum, file_size, last_accessed_at::text FROM wasm_cache "
+		"WHERE $1::timestamptz IS NULL OR (last_accessed_at, checksum) > ($1, $2) "
 		"ORDER BY last_accessed_at, checksum LIMIT 500" },
 	[WASM_ACCESSED_AT] = { "wasm_accessed_at",
 		"SELECT last_accessed_at::text FROM wasm_cache WHERE checksum = $1" },
@@ -556,6 +558,10 @@ static enum coord_err evict_orphans(struct coord_db *db, const struct coord_conf
 		bool temp;
 		if (!cache_file_name(de->d_name, &temp))
 			continue;
+		if (coord_maint_interrupted()) {
+			e = COORD_ERR_CONFLICT; /* stopped by a signal: retry later */
+			break;
+		}
 		snprintf(path, sizeof(path), "%s/%s", cfg->wasm_cache_dir, de->d_name);
 		if (!fingerprint_of(path, &f) || now_ns - f.mtime_ns < HOUR_NS)
 			continue;
@@ -583,7 +589,10 @@ static enum coord_err evict_orphans(struct coord_db *db, const struct coord_conf
 	return e;
 }
 
-/* Step 3: least recently used rows until the excess is freed. */
+/*
+ * Step 3: least recently used rows until the excess measured before the first one is freed,
+ * in pages of 500 after the last row seen (a row accessed meanwhile stays and is passed).
+ */
 static enum coord_err evict_lru(struct coord_db *db, const struct coord_config *cfg, int64_t cap,
 				bool dry_run, FILE *report, struct coord_evict_counts *n)
 {
@@ -595,50 +604,60 @@ static enum coord_err evict_lru(struct coord_db *db, const struct coord_config *
 	PQclear(res);
 	if (cap == 0 || excess <= 0)
 		return COORD_OK;
-	if ((e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_LRU], 0, NULL, &res)) != COORD_OK)
-		return e;
-	for (int i = 0; i < PQntuples(res) && n->freed_bytes < excess && e == COORD_OK; i++) {
-		const char *checksum = PQgetvalue(res, i, 0), *accessed = PQgetvalue(res, i, 2);
-		int64_t size = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		if (report)
-			fprintf(report, "evict %s (%lld bytes)\n", checksum, (long long)size);
-		if (dry_run) {
-			n->freed_bytes += size;
-			n->evicted++;
-			continue;
+	char after_at[64] = "", after_sum[65] = "";
+	int rows;
+	do {
+		const char *page[] = { after_at[0] ? after_at : NULL, after_sum };
+		if ((e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_LRU], 2, page, &res)) != COORD_OK)
+			return e;
+		rows = PQntuples(res);
+		for (int i = 0; i < rows && n->freed_bytes < excess && e == COORD_OK; i++) {
+			const char *checksum = PQgetvalue(res, i, 0), *accessed = PQgetvalue(res, i, 2);
+			int64_t size = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+			snprintf(after_at, sizeof(after_at), "%s", accessed);
+			snprintf(after_sum, sizeof(after_sum), "%s", checksum);
+			if (coord_maint_interrupted()) {
+				e = COORD_ERR_CONFLICT; /* stopped by a signal: retry later */
+				break;
+			}
+			if (report)
+				fprintf(report, "evict %s (%lld bytes)\n", checksum, (long long)size);
+			if (dry_run) {
+				n->freed_bytes += size;
+				n->evicted++;
+				continue;
+			}
+			/* under the lock, only if it was not accessed meanwhile: file first, then row */
+			const char *p[] = { checksum };
+			PGresult *now = NULL;
+			if ((e = coord_db_begin(db)) != COORD_OK ||
+			    (e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_LOCK], 1, p, NULL)) != COORD_OK ||
+			    (e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_ACCESSED_AT], 1, p, &now)) != COORD_OK) {
+				coord_db_rollback(db);
+				break;
+			}
+			bool unchanged = PQntuples(now) == 1 && strcmp(PQgetvalue(now, 0, 0), accessed) == 0;
+			PQclear(now);
+			if (unchanged) {
+				char path[4096];
+				wasm_path(cfg, checksum, path, sizeof(path));
+				unlink(path);
+				e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_DELETE_ROW], 1, p, NULL);
+			}
+			if (e == COORD_OK)
+				e = coord_db_commit(db);
+			if (e != COORD_OK) {
+				coord_db_rollback(db);
+				break;
+			}
+			if (unchanged) {
+				coord_wasmmem_forget(checksum);
+				n->freed_bytes += size;
+				n->evicted++;
+			}
 		}
-		/* under the lock, only if it was not accessed meanwhile: file first, then row */
-		const char *p[] = { checksum };
-		PGresult *now = NULL;
-		if ((e = coord_db_begin(db)) != COORD_OK ||
-		    (e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_LOCK], 1, p, NULL)) != COORD_OK ||
-		    (e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_ACCESSED_AT], 1, p, &now)) != COORD_OK) {
-			coord_db_rollback(db);
-			break;
-		}
-		bool unchanged = PQntuples(now) == 1 && strcmp(PQgetvalue(now, 0, 0), accessed) == 0;
-		PQclear(now);
-		if (unchanged) {
-			char path[4096];
-			wasm_path(cfg, checksum, path, sizeof(path));
-			unlink(path);
-			e = coord_db_exec(db, &coord_wasmcache_stmts[WASM_DELETE_ROW], 1, p, NULL);
-		}
-		if (e == COORD_OK)
-			e = coord_db_commit(db);
-		if (e != COORD_OK) {
-			coord_db_rollback(db);
-			break;
-		}
-		if (unchanged) {
-			coord_wasmmem_forget(checksum);
-			n->freed_bytes += size;
-			n->evicted++;
-		}
-	}
-	PQclear(res);
-	if (e == COORD_OK && !dry_run && n->freed_bytes < excess && n->evicted > 0)
-		return evict_lru(db, cfg, cap, dry_run, report, n); /* the next batch */
+		PQclear(res);
+	} while (e == COORD_OK && rows > 0 && n->freed_bytes < excess);
 	return e;
 }
 
@@ -659,6 +678,10 @@ static enum coord_err walk_rows(struct coord_db *db, const struct coord_config *
 			char path[4096], hash[65];
 			struct coord_wasm_fingerprint f;
 			bool gone = false;
+			if (coord_maint_interrupted()) {
+				e = COORD_ERR_CONFLICT; /* stopped by a signal: retry later */
+				break;
+			}
 			wasm_path(cfg, checksum, path, sizeof(path));
 			if (!verify && !fingerprint_of(path, &f)) {
 				n->rows_without_file++;

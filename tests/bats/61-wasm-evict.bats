@@ -539,3 +539,28 @@ wait_until() {
 	gone "$p1"
 	present "$p2" "$p3" "$p4"
 }
+
+# More rows than one page of the LRU walk (500): the excess measured at the start is freed in
+# full, oldest first, by -n (report) and by the real run alike.
+@test "evict: an excess spanning several pages of rows is freed in full, oldest first" {
+	local i c sql=""
+	for ((i = 0; i < 1200; i++)); do
+		c=$(printf '%064x' "$((i + 1))")
+		printf '0123456789' >"$WASM_CACHE_DIR/$c.wasm"
+	done
+	coord_psql "INSERT INTO wasm_cache (checksum, repo_url, commit_hash, file_size, content_hash,
+			last_accessed_at, verified_size, verified_mtime_ns, verified_inode)
+		SELECT lpad(to_hex(i), 64, '0'), 'https://github.com/a/b', 'abc', 10, repeat('0', 64),
+			now() - (1300 - i) * interval '1 minute', 10, 0, 0
+		FROM generate_series(1, 1200) AS i"
+	# 12000 bytes against a cap of 1000: the 1100 oldest go
+	evict -n --max-bytes 1000
+	assert_success
+	assert_equal "$(grep -c '^evict ' <<<"$output")" 1100
+	assert_equal "$(coord_psql "SELECT count(*) FROM wasm_cache")" 1200
+	evict --max-bytes 1000
+	assert_success
+	assert_equal "$(coord_psql "SELECT count(*), min(checksum), max(checksum) FROM wasm_cache")" \
+		"100|$(printf '%064x' 1101)|$(printf '%064x' 1200)"
+	assert_equal "$(find "$WASM_CACHE_DIR" -name '*.wasm' | wc -l)" 100
+}
