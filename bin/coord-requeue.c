@@ -67,11 +67,10 @@ int main(int argc, char **argv)
 		long pushed;
 		enum coord_err e = coord_requeue(db, redis, &cfg, all[i], reset, cli.dry_run,
 				  cli.dry_run ? stdout : NULL, &pushed);
-		if (e == COORD_ERR_UNAVAILABLE)
-			coord_cli_die(&cli, EX_UNAVAILABLE, "Redis or PostgreSQL cannot be reached");
+		if (e == COORD_ERR_UPSTREAM)
+			coord_cli_die(&cli, EX_UNAVAILABLE, "Redis cannot be reached");
 		if (e != COORD_OK)
-			coord_cli_die(&cli, coord_cli_db_exit_code(e), "stopped: error on %s",
-				      coord_queue_name(all[i]));
+			coord_cli_maint_failed(&cli, e); /* PostgreSQL lost mid-run: 75 */
 		coord_buf_addf(&summary, "%s%s %ld", i == first ? "" : ", ",
 			       coord_queue_name(all[i]), pushed);
 	}

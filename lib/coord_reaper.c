@@ -265,6 +265,23 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* pushed_at = now() on the pushed ids, in statements of at most 500 (SPEC §6.1) */
+static enum coord_err mark_pushed(struct coord_db *db, char **ids, long n)
+{
+	enum coord_err e = COORD_OK;
+	for (long from = 0; from < n && e == COORD_OK; from += 500) {
+		struct coord_buf arr = COORD_BUF_INIT;
+		coord_buf_addch(&arr, '{');
+		for (long i = from; i < n && i < from + 500; i++)
+			coord_buf_addf(&arr, "%s%s", i > from ? "," : "", ids[i]);
+		coord_buf_addch(&arr, '}');
+		const char *u[] = { arr.ptr };
+		e = run(db, REQUEUE_PUSHED, 1, u, NULL);
+		coord_buf_release(&arr);
+	}
+	return e;
+}
+
 enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 			     const struct coord_config *cfg, enum coord_queue q, bool reset,
 			     bool dry_run, FILE *report, long *pushed)
@@ -272,7 +289,7 @@ enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 	const char *list = coord_queue_list(cfg, q);
 	PGresult *res = NULL;
 	redisReply *present = NULL, *rep = NULL;
-	struct coord_buf ids = COORD_BUF_INIT;
+	char **ids = NULL;
 	int64_t *listed = NULL;
 	size_t nlisted = 0;
 	enum coord_err e;
@@ -281,7 +298,7 @@ enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 	if (!reset) {
 		present = coord_redis_command(redis, 10000, "LRANGE %s 0 -1", list);
 		if (!present)
-			return COORD_ERR_UNAVAILABLE;
+			return COORD_ERR_UPSTREAM;
 		if (present->type != REDIS_REPLY_ARRAY) {
 			freeReplyObject(present);
 			return COORD_ERR_INTERNAL;
@@ -297,10 +314,11 @@ enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 	const char *p[] = { coord_queue_name(q) };
 	if ((e = run(db, REQUEUE_QUEUED, 1, p, &res)) != COORD_OK)
 		goto out;
+	ids = coord_xcalloc(PQntuples(res) ? (size_t)PQntuples(res) : 1, sizeof(*ids));
 	if (reset && !dry_run) {
 		rep = coord_redis_command(redis, 10000, "MULTI");
 		if (!rep) {
-			e = COORD_ERR_UNAVAILABLE;
+			e = COORD_ERR_UPSTREAM;
 			goto out;
 		}
 		freeReplyObject(rep);
@@ -308,45 +326,40 @@ enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 		if (rep)
 			freeReplyObject(rep);
 	}
-	coord_buf_addch(&ids, '{');
 	for (int i = 0; i < PQntuples(res); i++) {
-		const char *id = PQgetvalue(res, i, 0);
+		char *id = PQgetvalue(res, i, 0);
 		int64_t v = strtoll(id, NULL, 10);
 		if (listed && bsearch(&v, listed, nlisted, sizeof(*listed), cmp_i64))
 			continue;
-		(*pushed)++;
 		if (report)
 			fprintf(report, "push %s %s\n", list, id);
+		ids[(*pushed)++] = id;
 		if (dry_run)
 			continue;
 		rep = coord_redis_command(redis, 10000, "RPUSH %s %s", list, id);
 		if (!rep) {
-			e = COORD_ERR_UNAVAILABLE;
+			e = COORD_ERR_UPSTREAM;
 			goto out;
 		}
 		freeReplyObject(rep);
-		coord_buf_addf(&ids, "%s%s", ids.len > 1 ? "," : "", id);
 	}
-	coord_buf_addch(&ids, '}');
 	if (reset && !dry_run) {
 		rep = coord_redis_command(redis, 10000, "EXEC");
 		bool ok = rep && rep->type == REDIS_REPLY_ARRAY;
 		if (rep)
 			freeReplyObject(rep);
 		if (!ok) {
-			e = rep ? COORD_ERR_INTERNAL : COORD_ERR_UNAVAILABLE;
+			e = rep ? COORD_ERR_INTERNAL : COORD_ERR_UPSTREAM;
 			goto out;
 		}
 	}
-	if (!dry_run && *pushed) {
-		const char *u[] = { ids.ptr };
-		e = run(db, REQUEUE_PUSHED, 1, u, NULL);
-	}
+	if (!dry_run)
+		e = mark_pushed(db, ids, *pushed);
 out:
 	if (present)
 		freeReplyObject(present);
 	PQclear(res);
 	free(listed);
-	coord_buf_release(&ids);
+	free(ids);
 	return e;
 }

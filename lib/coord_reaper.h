@@ -30,8 +30,9 @@ enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
 /*
  * Rebuilds the Redis list of q from its queued items: pushes the missing
  * ids, or with reset replaces the whole list in one MULTI/EXEC. Ids are
- * pushed in descending item_id order so the oldest is served first.
- * COORD_ERR_UNAVAILABLE when Redis cannot be reached.
+ * pushed in descending item_id order so the oldest is served first, and
+ * their pushed_at set in batches of at most 500. COORD_ERR_UPSTREAM when
+ * Redis cannot be reached, COORD_ERR_UNAVAILABLE when PostgreSQL is lost.
  */
 enum coord_err coord_requeue(struct coord_db *db, struct coord_redis *redis,
 			     const struct coord_config *cfg, enum coord_queue q, bool reset,

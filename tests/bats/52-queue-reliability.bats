@@ -501,6 +501,18 @@ execute|completed|1|1000|1000"
 	assert_no_open_leases
 }
 
+@test "coord-requeue: more ids than one batch (500) are all pushed and all marked pushed" {
+	coord_psql "INSERT INTO queue_items (queue, payload, request_id, data_id)
+		SELECT 'compile', '{}', 900000 + i, 'd' || i FROM generate_series(1, 1200) AS i"
+	run requeue --queue compile
+	assert_success
+	assert_equal "$(coord_redis LLEN outlayer:compile)" 1200
+	assert_equal "$(coord_psql "SELECT count(*) FROM queue_items WHERE pushed_at IS NOT NULL")" 1200
+	# the oldest is served first: the list's right end holds the smallest id
+	assert_equal "$(coord_redis LINDEX outlayer:compile -1)" \
+		"$(coord_psql "SELECT min(item_id) FROM queue_items")"
+}
+
 @test "coord-requeue --verbose prints one summary line for all the queues it handled (§6.1)" {
 	local out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err
 	for i in 56 57; do
