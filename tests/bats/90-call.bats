@@ -102,7 +102,7 @@ clean_calls() {
 	clean_calls
 	local k w
 	k=$(bkey wal.near 1 100000)
-	for w in 'ed25519:' 'rsa:abc' 'ed25519:0OIl' 'ED25519:abc' "ed25519:$(printf '1%.0s' {1..129})" 'abc'; do
+	for w in 'ed25519:' 'rsa:abc' 'ed25519:0OIl' 'ed25519:a b' "ed25519:$(printf '1%.0s' {1..129})" 'abc'; do
 		call "$k" dev.near/app '{"input":1}' -H "X-Wallet-Id: $w"
 		expect_error 400 invalid_wallet_id
 	done
@@ -115,12 +115,15 @@ clean_calls() {
 	clean_calls
 	local k big
 	k=$(bkey money.near 1 100000)
-	for v in abc -5 1.5 '' ' 7' "1$(printf '0%.0s' {1..38})"; do
+	for v in abc -5 +5 1.5 1e3 0x10 "1$(printf '0%.0s' {1..38})"; do
 		call "$k" dev.near/app '{"input":1}' -H "X-Compute-Limit: $v"
 		expect_error 400 invalid_parameter
 		call "$k" dev.near/app '{"input":1}' -H "X-Attached-Deposit: $v"
 		expect_error 400 invalid_parameter
 	done
+	# present but empty
+	call "$k" dev.near/app '{"input":1}' -H 'X-Compute-Limit;'
+	expect_error 400 invalid_parameter
 	big=$(printf '9%.0s' {1..38})
 	call "$k" dev.near/app '{"input":1}' -H "X-Compute-Limit: $big" -H 'X-Attached-Deposit: 1'
 	expect_error 400 invalid_parameter
@@ -235,7 +238,8 @@ clean_calls() {
 	near_reset
 	call "$k" dev.near/app '{"input":1,"async":true}'
 	assert_equal "$status" 200
-	assert_equal "$(near_request_count call_function)" 0
+	run grep -c get_project < <(near_request_bodies call_function)
+	assert_output 0
 }
 
 @test "step 12: insufficient balance is 402 with available and required, nothing reserved" {

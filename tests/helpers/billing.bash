@@ -31,7 +31,6 @@
 #   expect_error STATUS CODE
 
 BILLING_CODE_SOURCE='{"type":"GitHub","repo":"https://github.com/dev/app","commit":"c1","build_target":"wasm32-wasip1"}'
-BILLING_LIMITS='{"max_instructions":10000000000,"max_memory_mb":128,"max_execution_seconds":60}'
 
 billing_sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 
