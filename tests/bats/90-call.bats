@@ -261,6 +261,41 @@ clean_calls() {
 	assert_equal "$(bal poor.near 1)" "0|6000"
 }
 
+@test "adjacent steps: with two faults the earlier step of §3.3.1 answers" {
+	clean_calls
+	local k g
+	k=$(bkey order.near 1 100 "max_per_call = 5000, project_ids = '{x/y}'")
+	# 1 before 2
+	call "order.near:1" dev.near/app '{"input":1}' -H 'X-Wallet-Id: bad'
+	expect_error 400 invalid_payment_key_format
+	# 2 before 3
+	call "$k" dev.near/app '{"input":1}' -H 'X-Wallet-Id: bad' -H 'X-Compute-Limit: x'
+	expect_error 400 invalid_wallet_id
+	# 3 before 4
+	call "$k" dev.near/app '{"input":1}' -H 'X-Compute-Limit: 5' -H 'X-Attached-Deposit: x'
+	expect_error 400 invalid_parameter
+	# 7 before 8
+	call "$k" dev.near/app '{"input":1}' -H 'Idempotency-Key: a b'
+	expect_error 400 invalid_idempotency_key
+	# 8 before 10
+	call "$k" dev.near/app '{"input":1}' -H 'X-Compute-Limit: 9000'
+	expect_error 403 project_not_allowed
+	# 9 before 10
+	g=$(bkey order.near 2 100 "is_grant = true, max_per_call = 5000")
+	call "$g" dev.near/app '{"input":1}' -H 'X-Compute-Limit: 9000' -H 'X-Attached-Deposit: 1'
+	expect_error 403 grant_key_deposit_forbidden
+	# 10 before 11
+	call "$g" nobody.near/app '{"input":1}' -H 'X-Compute-Limit: 9000'
+	expect_error 400 max_per_call_exceeded
+	# 11 before 12
+	near_view get_project null
+	call "$g" nobody.near/app '{"input":1}' -H 'X-Compute-Limit: 4000'
+	expect_error 404 project_not_found
+	call "$g" dev.near/app '{"input":1}' -H 'X-Compute-Limit: 4000'
+	expect_error 402 insufficient_balance
+	nothing_left
+}
+
 # ------------------------------------------------------------------ the asynchronous call
 
 @test "async call: 200 pending with poll_url; the rows and the HTTPS queue item of §3.1.2" {
