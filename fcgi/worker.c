@@ -23,6 +23,7 @@ static const struct coord_route routes[] = {
 	{ "POST", "/workers/register-tee", worker_tee_register, WORKER },
 	{ "POST", "/locks/acquire", worker_locks_acquire, WORKER },
 	{ "DELETE", "/locks/release/:lock_key", worker_locks_release, WORKER },
+	{ "POST", "/https-calls/complete", worker_https_complete, WORKER },
 	{ "POST", "/payment-keys/init", worker_paykeys_init, WORKER },
 	{ "POST", "/topup/complete", worker_topup_complete, WORKER },
 	{ "POST", "/payment-keys/delete", worker_paykeys_delete, WORKER },

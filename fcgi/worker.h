@@ -60,6 +60,9 @@ void worker_locks_acquire(struct coord_req *r);
 void worker_locks_release(struct coord_req *r);
 void worker_system_logs(struct coord_req *r);
 
+/* worker_calls.c (SPEC §3.2.9) */
+void worker_https_complete(struct coord_req *r);
+
 /* worker_paykeys.c */
 void worker_paykeys_init(struct coord_req *r);
 void worker_topup_complete(struct coord_req *r);
@@ -74,6 +77,11 @@ bool worker_code_source(struct coord_req *r, json_object *obj, bool normalise,
 			struct coord_code_source *cs);
 bool worker_resource_limits(struct coord_req *r, json_object *obj, int64_t *max_instructions,
 			    int64_t *max_memory_mb, int64_t *max_execution_seconds);
+/*
+ * refund_usd of a completion body (SPEC §3.2.4, §3.2.9): a money string or a
+ * JSON integer, canonical in buf; *refund NULL when absent. False after 422.
+ */
+bool worker_refund_usd(struct coord_req *r, char buf[static 39], const char **refund);
 /* The value of an optional string field, or NULL. */
 const char *worker_opt(const struct coord_value *v);
 

@@ -10,6 +10,25 @@ const char *worker_opt(const struct coord_value *v)
 	return v->present ? v->s : NULL;
 }
 
+bool worker_refund_usd(struct coord_req *r, char buf[static 39], const char **refund)
+{
+	json_object *ru = NULL;
+	*refund = NULL;
+	if (!json_object_object_get_ex(r->json, "refund_usd", &ru) || !ru)
+		return true;
+	const char *s = NULL;
+	if (json_object_is_type(ru, json_type_string) || json_object_is_type(ru, json_type_int))
+		s = json_object_get_string(ru); /* an integer: its canonical decimal text */
+	if (!s || !coord_money_valid(s, strlen(s))) {
+		coord_reply_field_error(r, "refund_usd", s ? "format" : "type",
+					"Expected a money string or a non-negative integer");
+		return false;
+	}
+	coord_money_canonical(s, strlen(s), buf);
+	*refund = buf;
+	return true;
+}
+
 bool worker_code_source(struct coord_req *r, json_object *obj, bool normalise,
 			struct coord_code_source *cs)
 {

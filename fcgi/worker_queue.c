@@ -309,22 +309,8 @@ void worker_jobs_complete(struct coord_req *r)
 	if (!coord_req_json(r, fields, NFIELDS, v))
 		return;
 	memset(&c, 0, sizeof(c));
-	/* refund_usd: a money string or a JSON integer */
-	json_object *ru = NULL;
-	if (json_object_object_get_ex(r->json, "refund_usd", &ru) && ru) {
-		const char *s = NULL;
-		if (json_object_is_type(ru, json_type_string))
-			s = json_object_get_string(ru);
-		else if (json_object_is_type(ru, json_type_int))
-			s = json_object_get_string(ru); /* canonical decimal text */
-		if (!s || !coord_money_valid(s, strlen(s))) {
-			coord_reply_field_error(r, "refund_usd", s ? "format" : "type",
-						"Expected a money string or a non-negative integer");
-			return;
-		}
-		coord_money_canonical(s, strlen(s), refund);
-		c.refund_usd = refund;
-	}
+	if (!worker_refund_usd(r, refund, &c.refund_usd))
+		return;
 	c.job_id = v[JOB].i;
 	c.success = v[SUCCESS].b;
 	c.time_ms = v[TIME].i;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_billing.h"
 #include "coord_int.h"
 #include "coord_jobs.h"
 #include "coord_json.h"
@@ -147,7 +148,7 @@ const struct coord_stmt coord_jobs_stmts[] = {
 		"ON CONFLICT (request_id) WHERE source = 'blockchain' DO NOTHING" },
 	[J_REAP_LOCK] = { "jobs_reap_lock",
 		"SELECT j.job_type, j.attempts, j.request_id, j.data_id, coalesce(er.is_https_call, false), "
-		"coalesce(c.status, '') FROM jobs j "
+		"coalesce(c.status, ''), er.call_id FROM jobs j "
 		"LEFT JOIN execution_requests er ON er.request_id = j.request_id "
 		"LEFT JOIN https_calls c ON c.call_id = er.call_id "
 		"WHERE j.job_id = $1 AND j.status = 'in_progress' AND j.lease_expires_at < now() "
@@ -473,7 +474,8 @@ static void set_member(json_object *o, const char *key, json_object *value, bool
  * The body of a completion inside the caller's transaction (SPEC §3.2.4
  * steps 1-8); the reaper uses it to fail jobs (SPEC §3.1 B.1, A.2).
  */
-static enum coord_err complete_in_tx(struct coord_db *db, const struct coord_completion *c,
+static enum coord_err complete_in_tx(struct coord_db *db, const struct coord_config *cfg,
+				     const struct coord_completion *c,
 				     const struct coord_job_failure *how,
 				     struct coord_pushes *pushes)
 {
@@ -553,8 +555,13 @@ static enum coord_err complete_in_tx(struct coord_db *db, const struct coord_com
 		PQclear(res);
 		res = NULL;
 	} else if (compile && https && call_pending) {
-		/* finalising the HTTPS call comes with the billing routes (SPEC §4.4) */
-		coord_log(COORD_LOG_WARN, "jobs: compile of HTTPS request %s failed; call left pending", rid);
+		/* a failed compile finalises the HTTPS call: released, nothing charged (SPEC §4.4) */
+		struct coord_settlement s = { .outcome = COORD_OUTCOME_COMPILE_FAILED,
+					      .error = c->error ? c->error : "Compilation failed" };
+		bool finalized;
+		if ((e = coord_billing_settle_in_tx(db, cfg, PQgetvalue(er, 0, 2), &s, pushes,
+						    &finalized)) != COORD_OK)
+			goto out;
 	}
 	if (derive) {
 		const char *p[] = { jid, rid, data_id };
@@ -627,7 +634,7 @@ enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redi
 	enum coord_err e = coord_db_begin(db);
 	if (e != COORD_OK)
 		return e;
-	e = complete_in_tx(db, c, NULL, &pushes);
+	e = complete_in_tx(db, cfg, c, NULL, &pushes);
 	if (e == COORD_OK)
 		e = coord_db_commit(db);
 	if (e != COORD_OK) {
@@ -638,7 +645,8 @@ enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redi
 	return COORD_OK;
 }
 
-enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, int64_t job_id, const char *error,
+enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, const struct coord_config *cfg,
+				     int64_t job_id, const char *error,
 				     const struct coord_job_failure *how, struct coord_pushes *pushes)
 {
 	struct coord_completion c;
@@ -648,7 +656,7 @@ enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, int64_t job_id, const 
 	c.time_ms = 0;
 	c.error = error;
 	c.error_category = "failed";
-	return complete_in_tx(db, &c, how, pushes);
+	return complete_in_tx(db, cfg, &c, how, pushes);
 }
 
 static void push_front(struct coord_pushes *pushes, enum coord_queue q, int64_t item_id)
@@ -661,7 +669,8 @@ static void push_front(struct coord_pushes *pushes, enum coord_queue q, int64_t 
 	}
 }
 
-enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, int64_t job_id, int64_t max_attempts,
+enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, const struct coord_config *cfg,
+				     int64_t job_id, int64_t max_attempts,
 				     struct coord_pushes *pushes, const char **outcome)
 {
 	static const struct coord_job_failure call_finished = { true, false, "done", "call_finished" };
@@ -687,19 +696,30 @@ enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, int64_t job_id, int64_
 	snprintf(data_id, sizeof(data_id), "%s", PQgetvalue(res, 0, 3));
 	bool https = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	bool call_over = https && strcmp(PQgetvalue(res, 0, 5), "pending") != 0;
+	char call_id[40] = "";
+	if (https && !PQgetisnull(res, 0, 6))
+		snprintf(call_id, sizeof(call_id), "%s", PQgetvalue(res, 0, 6));
 	PQclear(res);
 	res = NULL;
 
 	if (call_over) { /* B.0 */
 		*outcome = "failed (call already finished)";
-		e = coord_jobs_fail_in_tx(db, job_id, "lease expired; call already finished",
+		e = coord_jobs_fail_in_tx(db, cfg, job_id, "lease expired; call already finished",
 					  &call_finished, pushes);
 		goto out;
 	}
 	if (attempts >= max_attempts) { /* B.1 */
 		snprintf(error, sizeof(error), "lease expired after %lld attempts", (long long)attempts);
 		*outcome = "failed (attempts exhausted)";
-		e = coord_jobs_fail_in_tx(db, job_id, error, &exhausted, pushes);
+		e = coord_jobs_fail_in_tx(db, cfg, job_id, error, &exhausted, pushes);
+		if (e == COORD_OK && !compile && call_id[0]) {
+			/* an HTTPS execute job: its call is released, nothing charged (SPEC §4.4) */
+			static const struct coord_settlement lost = { .outcome = COORD_OUTCOME_WORKER_LOST };
+			bool finalized;
+			e = coord_billing_settle_in_tx(db, cfg, call_id, &lost, pushes, &finalized);
+			if (e == COORD_ERR_NOT_FOUND)
+				e = COORD_OK;
+		}
 		goto out;
 	}
 	/* B.2: back to pending, its item back to the queue of its type */
@@ -723,7 +743,7 @@ enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, int64_t job_id, int64_
 	if (!payload) {
 		*outcome = "failed (request unknown)";
 		static const struct coord_job_failure unknown = { false, true, "dead", "max_attempts" };
-		e = coord_jobs_fail_in_tx(db, job_id, "lease expired; request unknown", &unknown, pushes);
+		e = coord_jobs_fail_in_tx(db, cfg, job_id, "lease expired; request unknown", &unknown, pushes);
 		goto out;
 	}
 	struct coord_pushes inserted = { 0 };

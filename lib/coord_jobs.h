@@ -116,7 +116,8 @@ struct coord_job_failure {
  * closed as how says; ids to push after the commit are added to pushes.
  * COORD_ERR_CONFLICT when the job is not in the state how requires.
  */
-enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, int64_t job_id, const char *error,
+enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, const struct coord_config *cfg,
+				     int64_t job_id, const char *error,
 				     const struct coord_job_failure *how, struct coord_pushes *pushes);
 
 /*
@@ -126,7 +127,8 @@ enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, int64_t job_id, const 
  * COORD_ERR_CONFLICT when the job no longer qualifies (a claim or a
  * completion committed first).
  */
-enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, int64_t job_id, int64_t max_attempts,
+enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, const struct coord_config *cfg,
+				     int64_t job_id, int64_t max_attempts,
 				     struct coord_pushes *pushes, const char **outcome);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_crypto.h"
 #include "coord_int.h"
 #include "coord_parse.h"
 #include "coord_paykeys.h"
@@ -22,6 +23,7 @@ enum {
 	PK_GRANT_RECORD,
 	PK_GRANT_KEYS,
 	PK_GRANT_DELETE,
+	PK_VERIFY,
 };
 
 /* A JSON array of strings ($n) as text[], in its order. */
@@ -98,6 +100,12 @@ const struct coord_stmt coord_paykeys_stmts[] = {
 	[PK_GRANT_DELETE] = { "paykeys_grant_delete",
 		"UPDATE payment_keys SET deleted_at = now(), updated_at = now() "
 		"WHERE owner = $1 AND nonce = $2 AND is_grant AND deleted_at IS NULL" },
+	/* the live key of the api group (SPEC §1.6) and what §3.3.1 steps 8-10 ask of it */
+	[PK_VERIFY] = { "paykeys_verify",
+		"SELECT key_hash, is_grant, "
+		"coalesce(cardinality(project_ids) = 0 OR $3 = ANY(project_ids), true), "
+		"coalesce(max_per_call IS NOT NULL AND $4::numeric > max_per_call, false), max_per_call "
+		"FROM payment_keys WHERE owner = $1 AND nonce = $2::bigint AND deleted_at IS NULL" },
 };
 const size_t coord_paykeys_nstmts = sizeof(coord_paykeys_stmts) / sizeof(coord_paykeys_stmts[0]);
 
@@ -322,4 +330,30 @@ enum coord_err coord_paykeys_grant_delete(struct coord_db *db, const char *owner
 	if (e != COORD_OK)
 		return e;
 	return changed(res) == 1 ? COORD_OK : COORD_ERR_NOT_FOUND;
+}
+
+enum coord_err coord_paykeys_verify(struct coord_db *db, const char *owner, int64_t nonce,
+				    const char *secret_hash, const char *project_id,
+				    const char *amount, struct coord_paykey_auth *out)
+{
+	char n[24];
+	PGresult *res;
+	memset(out, 0, sizeof(*out));
+	snprintf(n, sizeof(n), "%lld", (long long)nonce);
+	const char *p[] = { owner, n, project_id, amount };
+	enum coord_err e = run(db, PK_VERIFY, 4, p, &res);
+	if (e != COORD_OK)
+		return e;
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 64 ||
+	    !coord_ct_equal(PQgetvalue(res, 0, 0), secret_hash, 64)) {
+		PQclear(res);
+		return COORD_ERR_NOT_FOUND;
+	}
+	out->is_grant = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	out->project_allowed = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+	out->over_max_per_call = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+	snprintf(out->max_per_call, sizeof(out->max_per_call), "%s",
+		 PQgetisnull(res, 0, 4) ? "" : PQgetvalue(res, 0, 4));
+	PQclear(res);
+	return COORD_OK;
 }

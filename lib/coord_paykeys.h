@@ -64,6 +64,24 @@ enum coord_err coord_paykeys_balance(struct coord_db *db, const char *owner, int
 enum coord_err coord_paykeys_usage(struct coord_db *db, const char *owner, int64_t nonce,
 				   int64_t limit, int64_t offset, json_object **out);
 
+/* ---- verification of the api group (SPEC §1.6, §3.3.1) ---- */
+
+struct coord_paykey_auth {
+	bool is_grant;
+	bool project_allowed;   /* project_ids empty or holding the project (true without one) */
+	bool over_max_per_call; /* max_per_call set and amount above it (false without amount) */
+	char max_per_call[40];  /* "" when not set */
+};
+
+/*
+ * The live key (owner, nonce) whose key_hash equals secret_hash (compared in
+ * constant time); COORD_ERR_NOT_FOUND when there is none or it differs.
+ * project_id and amount (canonical money) may be NULL.
+ */
+enum coord_err coord_paykeys_verify(struct coord_db *db, const char *owner, int64_t nonce,
+				    const char *secret_hash, const char *project_id,
+				    const char *amount, struct coord_paykey_auth *out);
+
 /* ---- grants (SPEC §3.5, §6.2) ---- */
 
 /*

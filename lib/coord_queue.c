@@ -6,6 +6,7 @@
 #include "coord_json.h"
 #include "coord_log.h"
 #include "coord_parse.h"
+#include "coord_billing.h"
 #include "coord_queue.h"
 #include "banned.h"
 
@@ -28,8 +29,10 @@ enum {
 
 const struct coord_stmt coord_queue_stmts[] = {
 	[QUEUE_INSERT] = { "queue_insert",
-		"INSERT INTO queue_items (queue, payload, request_id, data_id, state, pushed_at) "
-		"VALUES ($1, $2, $3::bigint, $4, 'queued', now()) RETURNING item_id" },
+		/* an HTTPS request's items carry its call id (SPEC §3.1, §4.4 step 6) */
+		"INSERT INTO queue_items (queue, payload, request_id, data_id, call_id, state, pushed_at) "
+		"VALUES ($1, $2, $3::bigint, $4, (SELECT er.call_id FROM execution_requests er "
+		"WHERE er.request_id = $3::bigint AND er.data_id = $4), 'queued', now()) RETURNING item_id" },
 	[QUEUE_UNPUSHED] = { "queue_unpushed",
 		"UPDATE queue_items SET pushed_at = NULL WHERE item_id = $1 AND state = 'queued'" },
 	[QUEUE_LEASE_ID] = { "queue_lease_id",
@@ -154,6 +157,8 @@ void coord_queue_push(struct coord_db *db, struct coord_redis *redis,
 		const char *p[] = { id };
 		coord_db_exec(db, &coord_queue_stmts[QUEUE_UNPUSHED], 1, p, NULL);
 	}
+	if (pushes->call_done[0])
+		coord_billing_wake(redis, pushes->call_done);
 }
 
 enum coord_err coord_queue_commit(struct coord_db *db, struct coord_redis *redis,

@@ -29,6 +29,7 @@ struct coord_pushes {
 		int64_t item_id;
 		bool front; /* RPUSH (re-delivery) rather than LPUSH */
 	} ids[4];
+	char call_done[40]; /* an HTTPS call the transaction settled: its wake-up (SPEC §4.4 step 7) */
 };
 
 /*
@@ -49,7 +50,8 @@ enum coord_err coord_queue_insert_task(struct coord_db *db, const char *payload,
 				       struct coord_pushes *pushes);
 /*
  * After the commit: pushes every recorded id; a failed push sets the
- * item's pushed_at to NULL (best effort) so polls find it (step 4).
+ * item's pushed_at to NULL (best effort) so polls find it (step 4). Then
+ * wakes the synchronous waiter of pushes->call_done, if set.
  */
 void coord_queue_push(struct coord_db *db, struct coord_redis *redis,
 		      const struct coord_config *cfg, const struct coord_pushes *pushes);

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_billing.h"
 #include "coord_int.h"
 #include "coord_jobs.h"
 #include "coord_log.h"
@@ -34,7 +35,7 @@ const struct coord_stmt coord_reaper_stmts[] = {
 	/* the item, the state of its call, and the job of its queue's type */
 	[REAP_ITEM_LOCK] = { "reap_item_lock",
 		"SELECT q.queue, q.call_id IS NOT NULL, coalesce(c.status, ''), q.attempts, "
-		"j.job_id, j.status FROM queue_items q "
+		"j.job_id, j.status, q.call_id FROM queue_items q "
 		"LEFT JOIN https_calls c ON c.call_id = q.call_id "
 		"LEFT JOIN jobs j ON j.request_id = q.request_id AND j.data_id = q.data_id "
 		"  AND j.job_type = CASE q.queue WHEN 'compile' THEN 'compile' ELSE 'execute' END "
@@ -127,8 +128,17 @@ static enum coord_err reap_item(struct coord_db *db, struct coord_redis *redis,
 	} else if (attempts >= cfg->job_max_attempts) { /* A.2 */
 		const char *c[] = { item, "dead", "max_attempts" };
 		e = run(db, REAP_ITEM_CLOSE, 3, c, NULL);
-		if (e == COORD_OK && job_pending) {
-			e = coord_jobs_fail_in_tx(db, job_id, "not claimed: delivery attempts exhausted",
+		if (e == COORD_OK && has_call) {
+			/* the call is finalised; that fails its pending jobs too (SPEC §4.4 step 6) */
+			static const struct coord_settlement undelivered = {
+				.outcome = COORD_OUTCOME_UNDELIVERED };
+			bool finalized;
+			e = coord_billing_settle_in_tx(db, cfg, PQgetvalue(res, 0, 6), &undelivered,
+						       &pushes, &finalized);
+			if (e == COORD_ERR_NOT_FOUND)
+				e = COORD_OK;
+		} else if (e == COORD_OK && job_pending) {
+			e = coord_jobs_fail_in_tx(db, cfg, job_id, "not claimed: delivery attempts exhausted",
 						  &unclaimed, &pushes);
 			n->jobs_failed++;
 		}
@@ -137,9 +147,6 @@ static enum coord_err reap_item(struct coord_db *db, struct coord_redis *redis,
 			e = COORD_OK;
 			goto out;
 		}
-		if (has_call)
-			coord_log(COORD_LOG_WARN, "reaper: item %s of an HTTPS call exhausted its "
-						  "deliveries; calls are settled by the billing routes", item);
 		say(report, "item", item, "dead (max_attempts)");
 		n->items_dead++;
 	} else { /* A.3 */
@@ -170,7 +177,7 @@ static enum coord_err reap_job(struct coord_db *db, struct coord_redis *redis,
 	enum coord_err e = coord_db_begin(db);
 	if (e != COORD_OK)
 		return e;
-	e = coord_jobs_reap_in_tx(db, strtoll(job, NULL, 10), cfg->job_max_attempts, &pushes,
+	e = coord_jobs_reap_in_tx(db, cfg, strtoll(job, NULL, 10), cfg->job_max_attempts, &pushes,
 				  &outcome);
 	if (e == COORD_ERR_CONFLICT) {
 		coord_db_rollback(db);

@@ -26,6 +26,8 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(projects),
 	TABLE(storage),
 	TABLE(callbacks),
+	TABLE(billing),
+	TABLE(idem),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
 
