@@ -573,7 +573,44 @@ clean_calls() {
 	[[ $(header Access-Control-Expose-Headers) == *Idempotent-Replayed* ]]
 }
 
-# ------------------------------------------------------------------ timeout (restarts: last)
+# ------------------------------------------------------------------ configuration (restarts: last)
+
+@test "REQUIRE_TEE_SESSION=true: /https-calls/complete without a valid session is 403 tee_session_required" {
+	clean_calls
+	local k cid sid other th st1 st2 st3 st4 b4 b_bal
+	k=$(bkey tee.near 1 100000)
+	acall "$k" dev.near/app
+	cid=$CALL_ID
+	th=$(billing_sha "$TOKEN")
+	sid=$(coord_psql "INSERT INTO worker_tee_sessions (token_hash, worker_public_key, expires_at)
+		VALUES ('$th', 'ed25519:k', now() + interval '1 hour') RETURNING session_id" | head -1)
+	other=$(coord_psql "INSERT INTO worker_tee_sessions (token_hash, worker_public_key, expires_at)
+		VALUES ('$(billing_sha other)', 'ed25519:k', now() + interval '1 hour') RETURNING session_id" | head -1)
+	export REQUIRE_TEE_SESSION=true OPERATOR_ACCOUNT_ID=operator.testnet
+	coord_restart_web
+	hcomplete "$cid" '"success":true'
+	st1="$status $(err)"
+	req POST /https-calls/complete -H "Authorization: Bearer $TOKEN" -H "X-TEE-Session: $other" \
+		-H 'Content-Type: application/json' --data-binary "{\"call_id\":\"$cid\",\"success\":true}"
+	st2="$status $(err)"
+	coord_psql "UPDATE worker_tee_sessions SET expires_at = now() - interval '1 second' WHERE session_id = '$sid'"
+	req POST /https-calls/complete -H "Authorization: Bearer $TOKEN" -H "X-TEE-Session: $sid" \
+		-H 'Content-Type: application/json' --data-binary "{\"call_id\":\"$cid\",\"success\":true}"
+	st3="$status $(err)"
+	b_bal=$(bal tee.near 1)
+	coord_psql "UPDATE worker_tee_sessions SET expires_at = now() + interval '1 hour' WHERE session_id = '$sid'"
+	req POST /https-calls/complete -H "Authorization: Bearer $TOKEN" -H "X-TEE-Session: $sid" \
+		-H 'Content-Type: application/json' --data-binary "{\"call_id\":\"$cid\",\"success\":true}"
+	st4=$status b4=$body
+	unset REQUIRE_TEE_SESSION OPERATOR_ACCOUNT_ID
+	coord_restart_web
+	assert_equal "$st1" "403 tee_session_required"
+	assert_equal "$st2" "403 tee_session_required"
+	assert_equal "$st3" "403 tee_session_required"
+	assert_equal "$b_bal" "0|10000"
+	assert_equal "$st4 $b4" "200 {\"call_id\":\"$cid\",\"finalized\":true}"
+	assert_equal "$(bal tee.near 1)" "1000|0"
+}
 
 @test "sync timeout: 504 with the call id, reservation released; the late completion is finalized:false, nothing charged" {
 	clean_calls
