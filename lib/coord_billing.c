@@ -114,8 +114,8 @@ const struct coord_stmt coord_billing_stmts[] = {
 		"response_format, context_sender_id, user_account_id, attached_usd, project_uuid, "
 		"project_id, is_https_call, call_id, payment_key_owner, payment_key_nonce, usd_payment, "
 		"compute_limit_usd, attached_deposit_usd, version_key, wallet_id) VALUES ($1::bigint, "
-		"$2, $3, $4::bigint, $5::bigint, $6::bigint, $7, $8, 'Json', $9, $9, $10::numeric, $11, "
-		"$12, true, $2::uuid, $9, $13::bigint, $10::numeric, $14::numeric, $10::numeric, $15, $16)" },
+		"$2::text, $3, $4::bigint, $5::bigint, $6::bigint, $7, $8, 'Json', $9, $9, $10::numeric, "
+		"$11, $12, true, $2::text::uuid, $9, $13::bigint, $10::numeric, $14::numeric, $10::numeric, $15, $16)" },
 	[B_RESULT] = { "billing_result",
 		"SELECT status, output_data, error_message, compute_cost, instructions, time_ms, owner, "
 		"nonce FROM https_calls WHERE call_id = $1::uuid" },
