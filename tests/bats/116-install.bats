@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# make install (issue 12 part 6): `make install DESTDIR=...` puts the programs, the FastCGI
+# programs, the migrations, the configurations, the cron file, the man pages and the OpenAPI
+# document where the build's directories say; the installed programs run from there
+# (coord-migrate finds the installed migrations by itself; a FastCGI program serves
+# requests); `make uninstall` removes every file again.
+
+load ../helpers/coord
+
+# make -C build print-VAR: the value of an installation directory in the build's Makefile.
+build_var() {
+	make -s --no-print-directory -C "$COORD_BUILD_DIR" -f Makefile -f - "print-$1" <<'MK'
+print-%:
+	@echo '$($*)'
+MK
+}
+
+setup_file() {
+	coord_start_stack || return 1
+	export DEST=$COORD_STACK_TMP/dest
+	local v
+	for v in prefix bindir libexecdir datadir pkgdatadir docdir sysconfdir mandir; do
+		export "I_$v=$(build_var "$v")"
+	done
+	make -s --no-print-directory -C "$COORD_BUILD_DIR" install DESTDIR="$DEST" >"$COORD_STACK_TMP/install.log" 2>&1 || {
+		cat "$COORD_STACK_TMP/install.log" >&2
+		return 1
+	}
+}
+
+@test "the tree: programs, FastCGI programs, migrations, configurations, cron file, man pages, openapi" {
+	local f p
+	# shown with the test (TAP comments) for the record
+	(cd "$DEST" && find . -type f | sort | sed 's/^/# /')
+	for p in coord-migrate coord-worker-token coord-project grant-payment-key coord-audit \
+		coord-reap coord-requeue wasm-cache-evict tee-challenge-cleanup; do
+		[[ -x $DEST$I_bindir/$p ]] || fail "$I_bindir/$p is not installed"
+	done
+	for p in worker api public admin secrets; do
+		[[ -x $DEST$I_libexecdir/coordinator/$p.fcgi ]] || fail "$I_libexecdir/coordinator/$p.fcgi is not installed"
+	done
+	assert_equal "$(cd "$DEST$I_datadir/coordinator/sql" && ls)" "$(cd "$COORD_REPO/sql" && ls ./*.sql | sed 's|^\./||')"
+	for f in "$COORD_REPO"/sql/*.sql; do
+		cmp "$f" "$DEST$I_datadir/coordinator/sql/${f##*/}"
+	done
+	cmp "$COORD_REPO/lighttpd.conf" "$DEST$I_pkgdatadir/lighttpd.conf"
+	cmp "$COORD_REPO/doc/examples/coordinator.conf" "$DEST$I_docdir/examples/coordinator.conf"
+	cmp "$COORD_REPO/doc/openapi.yaml" "$DEST$I_docdir/openapi.yaml"
+	for f in "$COORD_REPO"/doc/man/*.8; do
+		cmp "$f" "$DEST$I_mandir/man8/${f##*/}"
+	done
+	# the cron file, @bindir@ substituted
+	f=$DEST$I_sysconfdir/cron.d/coordinator
+	[[ -f $f ]] || fail "$I_sysconfdir/cron.d/coordinator is not installed"
+	run grep -c '@bindir@' "$f"
+	assert_output 0
+	run grep -F "[ -x $I_bindir/coord-reap ] && $I_bindir/coord-reap --quiet" "$f"
+	assert_success
+	# nothing else: no stray file outside these directories
+	run bash -c "cd '$DEST' && find . -type f | grep -Ev '^\\.($I_bindir|$I_libexecdir/coordinator|$I_datadir/coordinator|$I_docdir|$I_mandir/man8|$I_sysconfdir/cron\\.d)/'"
+	assert_output ''
+}
+
+@test "the installed coord-migrate applies and lists the installed migrations" {
+	local migrate=$DEST$I_bindir/coord-migrate n
+	run "$migrate" --help
+	assert_success
+	assert_output --partial "(default $I_datadir/coordinator/sql, else ./sql)"
+	n=$(ls "$COORD_REPO"/sql/*.sql | wc -l)
+	run "$migrate" --status --dir "$DEST$I_datadir/coordinator/sql"
+	assert_success
+	assert_equal "$(grep -c ' applied$' <<<"$output")" "$n"
+	run "$migrate" --version
+	assert_output --regexp '^coord-migrate \(coordinator\) [0-9]'
+}
+
+@test "installed where it was built for, coord-migrate finds the migrations without --dir" {
+	# A private mount namespace shows the DESTDIR tree at the real prefix, as a package
+	# install would.
+	unshare -m true 2>/dev/null || skip "unshare -m is not permitted here (needs root): the --dir run above covers the files"
+	run unshare -m bash -c 'mount --bind "$1$2" "$2" && cd / && "$2/bin/coord-migrate" --status' _ "$DEST" "$I_prefix"
+	assert_success
+	assert_equal "$(grep -c ' applied$' <<<"$output")" "$(ls "$COORD_REPO"/sql/*.sql | wc -l)"
+	# and a fresh database gets them all from there
+	psql -XqAt "host=$COORD_STACK_TMP/pg port=$COORD_PG_PORT user=postgres dbname=postgres" \
+		-c 'CREATE DATABASE installed' >/dev/null
+	run unshare -m bash -c 'mount --bind "$1$2" "$2" && cd / && "$2/bin/coord-migrate" -d "$3"' _ "$DEST" "$I_prefix" \
+		"host=$COORD_STACK_TMP/pg port=$COORD_PG_PORT user=postgres dbname=installed"
+	assert_success
+	assert_line 'applied 001_workers.sql'
+}
+
+@test "the installed FastCGI programs serve requests, with the example configuration" {
+	local fcgi=$DEST$I_libexecdir/coordinator token
+	run env REQUEST_METHOD=GET REQUEST_URI=/health "$fcgi/public.fcgi" </dev/null
+	assert_success
+	assert_line --index 0 $'Status: 200 OK\r'
+	# a database-backed route, configured by the installed example file (the environment
+	# still wins for what the test stack needs)
+	token=$(coord_worker_token installed)
+	run env COORD_CONFIG="$DEST$I_docdir/examples/coordinator.conf" REQUEST_METHOD=GET \
+		REQUEST_URI=/workers/block-cursor HTTP_AUTHORIZATION="Bearer $token" "$fcgi/worker.fcgi" </dev/null
+	assert_success
+	assert_line --index 0 $'Status: 200 OK\r'
+	assert_output --partial '{"block_height":null}'
+	# --version, once the programs have it (host helper)
+	run "$fcgi/admin.fcgi" --version </dev/null
+	if [[ $output == "admin.fcgi (coordinator) "* ]]; then
+		assert_success
+	else
+		echo "# admin.fcgi has no --version yet: checked the CGI runs only"
+	fi
+}
+
+@test "make uninstall removes every installed file" {
+	local d=$COORD_STACK_TMP/dest2
+	make -s --no-print-directory -C "$COORD_BUILD_DIR" install DESTDIR="$d" >/dev/null 2>&1
+	make -s --no-print-directory -C "$COORD_BUILD_DIR" uninstall DESTDIR="$d" >/dev/null 2>&1
+	run find "$d" -type f
+	assert_output ''
+}

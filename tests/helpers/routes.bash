@@ -1,0 +1,50 @@
+# shellcheck shell=bash
+# Route tables for tests/bats/115-docs.bats: one "METHOD PATTERN" line per route,
+# patterns with :param segments as in the programs' route tables.
+#
+#   routes_from_source FILE.c   the entries of "static const struct coord_route routes[]"
+#   routes_from_program PROG    PROG --routes, when PROG supports it (fails otherwise)
+#   routes_of PROGRAM_NAME      worker|api|public|admin|secrets: --routes of the built
+#                               program if it supports it, else its source table
+#   routes_from_openapi FILE    the (method, path) pairs of an OpenAPI document, without
+#                               HEAD, {param} written :param
+
+routes_from_source() {
+	python3 - "$1" <<'PY'
+import re, sys
+src = open(sys.argv[1], encoding='utf-8').read()
+src = re.sub(r'/\*.*?\*/', '', src, flags=re.S)
+m = re.search(r'struct\s+coord_route\s+routes\s*\[\s*\]\s*=\s*\{(.*?)\n\};', src, re.S)
+if m:
+    for meth, pat in re.findall(r'\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"', m.group(1)):
+        print(meth, pat)
+PY
+}
+
+routes_from_program() {
+	local out
+	# (a program without --routes serves one CGI request instead: keep it off the
+	# default WASM cache directory)
+	out=$(env -i PATH="$PATH" WASM_CACHE_DIR="${BATS_TEST_TMPDIR:-/tmp}/routes-wasm" \
+		"$1" --routes </dev/null 2>/dev/null) || return 1
+	[[ -n $out ]] || return 1
+	grep -Evq '^(GET|POST|DELETE) /[^ ]*$' <<<"$out" && return 1
+	printf '%s\n' "$out"
+}
+
+routes_of() {
+	local name=$1
+	routes_from_program "$COORD_BUILD_DIR/fcgi/$name.fcgi" ||
+		routes_from_source "$COORD_REPO/fcgi/$name.c"
+}
+
+routes_from_openapi() {
+	python3 - "$1" <<'PY'
+import sys, re, yaml
+d = yaml.safe_load(open(sys.argv[1], encoding='utf-8'))
+for path, item in d['paths'].items():
+    for meth in item:
+        if meth in ('get', 'post', 'put', 'patch', 'delete', 'options', 'trace'):
+            print(meth.upper(), re.sub(r'\{(\w+)\}', r':\1', path))
+PY
+}
