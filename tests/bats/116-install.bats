@@ -31,9 +31,10 @@ setup_file() {
 @test "the tree: programs, FastCGI programs, migrations, configurations, cron file, man pages, openapi" {
 	local f p
 	# shown with the test (TAP comments) for the record
-	(cd "$DEST" && find . -type f | sort | sed 's/^/# /')
-	for p in coord-migrate coord-worker-token coord-project grant-payment-key coord-audit \
-		coord-reap coord-requeue wasm-cache-evict tee-challenge-cleanup; do
+	(cd "$DEST" && find . -type f | sort)
+	# every bin_PROGRAMS of Makefile.am
+	for p in $(sed -n '/^bin_PROGRAMS *=/,/[^\\]$/p' "$COORD_REPO/Makefile.am" | tr ' \t\\' '\n\n\n' |
+		sed -n 's|^bin/||p'); do
 		[[ -x $DEST$I_bindir/$p ]] || fail "$I_bindir/$p is not installed"
 	done
 	for p in worker api public admin secrets; do
