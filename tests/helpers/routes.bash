@@ -6,8 +6,9 @@
 #   routes_from_program PROG    PROG --routes, when PROG supports it (fails otherwise)
 #   routes_of PROGRAM_NAME      worker|api|public|admin|secrets: --routes of the built
 #                               program if it supports it, else its source table
-#   routes_from_openapi FILE    the (method, path) pairs of an OpenAPI document, without
-#                               HEAD, {param} written :param
+#   routes_from_openapi FILE    "PROGRAM METHOD PATTERN" for each operation of an OpenAPI
+#                               document but HEAD, {param} written :param, PROGRAM the
+#                               first word of the operation's tag (worker, api, public, ...)
 
 routes_from_source() {
 	python3 - "$1" <<'PY'
@@ -45,6 +46,7 @@ d = yaml.safe_load(open(sys.argv[1], encoding='utf-8'))
 for path, item in d['paths'].items():
     for meth in item:
         if meth in ('get', 'post', 'put', 'patch', 'delete', 'options', 'trace'):
-            print(meth.upper(), re.sub(r'\{(\w+)\}', r':\1', path))
+            prog = item[meth]['tags'][0].split(':')[0]
+            print(prog, meth.upper(), re.sub(r'\{(\w+)\}', r':\1', path))
 PY
 }
