@@ -172,3 +172,18 @@ for p, item in d["paths"].items():
 	done
 	((checked > 0)) || skip "no program of this build has --routes yet: the drift test read the source tables"
 }
+
+@test "coordinator-fcgi.8 documents the options of the FastCGI programs' --help (when they have --help)" {
+	local p out help page checked=0
+	page=$(grep -o 'Fl \\-[a-z][a-z-]*' "$MAN/coordinator-fcgi.8" | sed 's/^Fl \\-/--/' | sort -u)
+	for p in "${PROGRAMS[@]}"; do
+		out=$(env -i PATH="$PATH" WASM_CACHE_DIR="$BATS_TEST_TMPDIR/wasm" \
+			"$COORD_BUILD_DIR/fcgi/$p.fcgi" --help </dev/null 2>/dev/null) || continue
+		[[ $out == *--listen* ]] || continue
+		help=$(grep -o -- '--[a-z][a-z-]*' <<<"$out" | sort -u)
+		run comm -23 <(echo "$help") <(echo "$page")
+		assert_output ''
+		checked=$((checked + 1))
+	done
+	((checked > 0)) || skip "no FastCGI program of this build has --help yet"
+}
