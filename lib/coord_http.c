@@ -20,6 +20,7 @@
 #include "coord_clientip.h"
 #include "coord_crypto.h"
 #include "coord_http.h"
+#include "coord_listen.h"
 #include "coord_log.h"
 #include "banned.h"
 
@@ -710,6 +711,7 @@ static void end_request(struct coord_req *r)
 /* ---- process ---- */
 
 static atomic_bool shutting_down;
+static int listen_fd = FCGI_LISTENSOCK_FILENO; /* set once by coord_serve before the threads */
 
 bool coord_shutting_down(void)
 {
@@ -723,7 +725,7 @@ static void *thread_main(void *arg)
 	struct coord_io io = { &req };
 	struct coord_req r;
 
-	if (FCGX_InitRequest(&req, 0, 0) != 0)
+	if (FCGX_InitRequest(&req, listen_fd, 0) != 0)
 		return NULL;
 	while (!coord_shutting_down()) {
 		if (FCGX_Accept_r(&req) < 0)
@@ -843,6 +845,10 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 {
 	static struct coord_config cfg;
 	const char *program = base_name(argc > 0 ? argv[0] : prog->group);
+	struct coord_listen sock;
+	int rc = coord_listen_options(&sock, prog, program, argc, argv);
+	if (rc >= 0)
+		return rc;
 
 	coord_config_load_or_exit(&cfg, program, NULL);
 	coord_log_setup(cfg.log_format, cfg.log_level);
@@ -854,7 +860,12 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 		return EX_OSERR;
 	}
 
-	if (FCGX_IsCGI()) {
+	rc = coord_listen_open(&sock, program);
+	if (rc >= 0)
+		return rc;
+	listen_fd = sock.fd;
+
+	if (!sock.daemon && FCGX_IsCGI()) {
 		struct thread_ctx t = { prog, &cfg, NULL, NULL };
 		struct coord_io io = { NULL };
 		struct coord_req r;
@@ -913,7 +924,7 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 	atomic_store(&shutting_down, true);
 	FCGX_ShutdownPending();
 	/* wakes the threads idle in accept(); requests in flight finish first */
-	shutdown(FCGI_LISTENSOCK_FILENO, SHUT_RDWR);
+	shutdown(listen_fd, SHUT_RDWR);
 	for (size_t i = 0; i < started; i++) {
 		pthread_join(threads[i], NULL);
 		coord_db_free(ctx[i].db);
@@ -921,6 +932,7 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 	}
 	if (has_background)
 		stop_background(background);
+	coord_listen_close(&sock);
 	free(threads);
 	free(ctx);
 	coord_config_release(&cfg);
