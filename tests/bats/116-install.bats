@@ -104,13 +104,74 @@ setup_file() {
 	assert_success
 	assert_line --index 0 $'Status: 200 OK\r'
 	assert_output --partial '{"block_height":null}'
-	# --version, once the programs have it (host helper)
 	run "$fcgi/admin.fcgi" --version </dev/null
-	if [[ $output == "admin.fcgi (coordinator) "* ]]; then
-		assert_success
-	else
-		echo "# admin.fcgi has no --version yet: checked the CGI runs only"
-	fi
+	assert_success
+	assert_output --regexp '^admin\.fcgi \(coordinator\) [0-9]'
+	run "$fcgi/secrets.fcgi" --routes
+	assert_success
+	assert_line 'POST /secrets/pubkey'
+}
+
+# fcgi_get SOCKET URI: one FastCGI GET request on a Unix socket; prints the CGI response.
+fcgi_get() {
+	python3 - "$1" "$2" <<'PY'
+import socket, struct, sys
+def rec(t, body, rid=1):
+    return struct.pack('>BBHHBx', 1, t, rid, len(body), 0) + body
+def nv(k, v):
+    k, v = k.encode(), v.encode()
+    return bytes([len(k)]) + bytes([len(v)]) + k + v
+params = b''.join(nv(k, v) for k, v in [('REQUEST_METHOD', 'GET'), ('REQUEST_URI', sys.argv[2]),
+    ('SCRIPT_NAME', sys.argv[2]), ('SERVER_PROTOCOL', 'HTTP/1.1'), ('REMOTE_ADDR', '127.0.0.1'), ('CONTENT_LENGTH', '0')])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(sys.argv[1])
+s.sendall(rec(1, struct.pack('>HB5x', 1, 0)) + rec(4, params) + rec(4, b'') + rec(5, b''))
+buf, out = b'', b''
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+    while len(buf) >= 8:
+        _, t, _, n, pad = struct.unpack('>BBHHB', buf[:7])
+        if len(buf) < 8 + n + pad:
+            break
+        if t == 6:
+            out += buf[8:8 + n]
+        buf = buf[8 + n + pad:]
+        if t == 3:
+            sys.stdout.write(out.decode().replace('\r', ''))
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+
+@test "an installed FastCGI program serves as a daemon of its own (--listen) and stops on SIGTERM" {
+	local sock=$COORD_STACK_TMP/public.sock pid i
+	WASM_CACHE_DIR=$COORD_STACK_TMP/wasm "$DEST$I_libexecdir/coordinator/public.fcgi" --listen "$sock" \
+		</dev/null 2>>"$COORD_STACK_TMP/daemon.log" 3>&- &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $sock ]] && break
+		sleep 0.1
+	done
+	run fcgi_get "$sock" /health
+	assert_success
+	assert_line --index 0 'Status: 200 OK'
+	assert_line OK
+	run fcgi_get "$sock" /public/wasm/exists/0000000000000000000000000000000000000000000000000000000000000000
+	assert_success
+	assert_output --partial '{"exists":false,"created_at":null}'
+	kill -TERM "$pid"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; fail "public.fcgi still runs 10 s after SIGTERM"; }
+	local rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
 }
 
 @test "make uninstall removes every installed file" {
