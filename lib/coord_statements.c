@@ -26,6 +26,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(projects),
 	TABLE(storage),
 	TABLE(callbacks),
+	TABLE(metrics),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
 
