@@ -5,6 +5,7 @@
 
 load ../helpers/coord
 load ../helpers/cgi
+load ../helpers/wasm
 
 setup_file() {
 	export NEAR_RPC_URL=off
@@ -220,6 +221,20 @@ sample() {
 	assert_equal "$(sample 'coordinator_rate_limited_total{class="api"}')" 0
 	assert_equal "$(sample 'coordinator_reaper_actions_total{action="items_requeued"}')" 1
 	assert_equal "$(sample coordinator_wasm_downloads_total)" 0
+}
+
+@test "WASM downloads are counted" {
+	c=$(cs metrics-download)
+	head -c 3000 /dev/urandom >"$BATS_TEST_TMPDIR/m.wasm"
+	upload "$c" "$BATS_TEST_TMPDIR/m.wasm"
+	assert_equal "$status" 201
+	for i in 1 2 3; do
+		download "$c"
+		assert_equal "$status" 200
+	done
+	download "$(cs metrics-absent)"
+	assert_equal "$status" 404
+	wait_field coordinator_wasm_downloads_total 3
 }
 
 @test "Redis down: gauges still served, counters left out, coordinator_metrics_redis_up 0" {
