@@ -3,6 +3,7 @@
 
 #include "coord_cli.h"
 #include "coord_maint.h"
+#include "coord_metrics.h"
 #include "coord_reaper.h"
 #include "banned.h"
 
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 		return 0; /* another run holds the lock */
 	struct coord_redis *redis = coord_redis_new(&cfg.redis);
 	enum coord_err e = coord_reap(db, redis, &cfg, cli.dry_run, cli.dry_run ? stdout : NULL, &n);
+	coord_metrics_flush(redis, true); /* SPEC §3.4.7: before it exits */
 	if (e != COORD_OK)
 		coord_cli_maint_failed(&cli, e);
 	if (cli.verbose)

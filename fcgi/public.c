@@ -5,6 +5,7 @@
 #include "coord_earnings.h"
 #include "coord_health.h"
 #include "coord_http.h"
+#include "coord_metrics.h"
 #include "coord_paykeys.h"
 #include "coord_pricing.h"
 #include "coord_stats.h"
@@ -195,6 +196,29 @@ static void project_earnings_history(struct coord_req *r)
 						     limit, offset, &view), &view);
 }
 
+/*
+ * GET /metrics (SPEC §3.4.7). Who may scrape is said by the web server's configuration
+ * through the COORD_METRICS_ACCESS parameter (lighttpd.conf; coord_metrics.h).
+ */
+static void metrics(struct coord_req *r)
+{
+	struct coord_buf out = COORD_BUF_INIT;
+	if (!coord_metrics_access_allowed(r->cfg, coord_req_getparam(r, "COORD_METRICS_ACCESS"),
+					  r->client_ip)) {
+		coord_reply_error(r, 403, "forbidden",
+				  "Metrics are served to loopback and TRUSTED_PROXIES only");
+		return;
+	}
+	if (!coord_req_db(r))
+		return;
+	enum coord_err e = coord_metrics_scrape(r->db, r->redis, r->cfg, &out);
+	if (e != COORD_OK)
+		coord_reply_backend_error(r, e);
+	else
+		coord_reply_text(r, 200, "text/plain; version=0.0.4", coord_buf_str(&out), out.len);
+	coord_buf_release(&out);
+}
+
 static const struct coord_route routes[] = {
 	{ "GET", "/health", health, 0 },
 	{ "GET", "/health/detailed", health_detailed, 0 },
@@ -219,6 +243,7 @@ static const struct coord_route routes[] = {
 	  COORD_RF_RL_PUBLIC_STORAGE | COORD_RF_CORS_ANY },
 	{ "GET", "/public/projects/storage", public_project_storage, 0 },
 	{ "GET", "/vrf/pubkey", vrf_pubkey, 0 },
+	{ "GET", "/metrics", metrics, 0 },
 };
 
 static const struct coord_program program = {

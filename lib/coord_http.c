@@ -22,6 +22,7 @@
 #include "coord_http.h"
 #include "coord_listen.h"
 #include "coord_log.h"
+#include "coord_metrics.h"
 #include "banned.h"
 
 /* ---- request I/O: FastCGI or plain CGI ---- */
@@ -691,6 +692,8 @@ static void serve_one(struct thread_ctx *t, struct coord_io *io, struct coord_re
 	dispatch(r);
 	coord_db_rollback(r->db); /* never leave a transaction open between requests */
 	log_request(r);
+	coord_metrics_request(r->prog->group, r->route ? r->route->pattern : NULL, r->status,
+			      coord_monotonic_ms() - r->started_ms);
 }
 
 /* After delivery: the deferred work, then everything the request held. */
@@ -850,6 +853,7 @@ int coord_serve(const struct coord_program *prog, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 
+	coord_serve_background(coord_metrics_background, COORD_METRICS_FLUSH_MS);
 	coord_config_load_or_exit(&cfg, program, NULL);
 	coord_log_setup(cfg.log_format, cfg.log_level);
 	if (prog->needs_wasm_dir)

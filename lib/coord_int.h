@@ -38,6 +38,7 @@ COORD_DECLARE_STMTS(storage);
 COORD_DECLARE_STMTS(callbacks);
 COORD_DECLARE_STMTS(billing);
 COORD_DECLARE_STMTS(idem);
+COORD_DECLARE_STMTS(metrics);
 
 /* The memories of coord_db_memories (coord_db.h): key NULL forgets every row. */
 void coord_auth_forget(const char *key);

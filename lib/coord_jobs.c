@@ -7,6 +7,7 @@
 #include "coord_jobs.h"
 #include "coord_json.h"
 #include "coord_log.h"
+#include "coord_metrics.h"
 #include "coord_parse.h"
 #include "coord_pricing.h"
 #include "coord_queue.h"
@@ -474,10 +475,11 @@ static void set_member(json_object *o, const char *key, json_object *value, bool
  * The body of a completion inside the caller's transaction (SPEC §3.2.4
  * steps 1-8); the reaper uses it to fail jobs (SPEC §3.1 B.1, A.2).
  */
+/* *compile (when not NULL) tells the job's type once the job was read. */
 static enum coord_err complete_in_tx(struct coord_db *db, const struct coord_config *cfg,
 				     const struct coord_completion *c,
 				     const struct coord_job_failure *how,
-				     struct coord_pushes *pushes)
+				     struct coord_pushes *pushes, bool *compile_out)
 {
 	char jid[24], rid[24], time_ms[24], instr[24];
 	char data_id[512] = "", type[16] = "";
@@ -513,6 +515,8 @@ static enum coord_err complete_in_tx(struct coord_db *db, const struct coord_con
 		goto out;
 	}
 	bool compile = strcmp(type, "compile") == 0;
+	if (compile_out)
+		*compile_out = compile;
 	I64TXT(rid, request_id);
 
 	/* 2. the job's new state */
@@ -634,13 +638,15 @@ enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redi
 	enum coord_err e = coord_db_begin(db);
 	if (e != COORD_OK)
 		return e;
-	e = complete_in_tx(db, cfg, c, NULL, &pushes);
+	bool compile = false;
+	e = complete_in_tx(db, cfg, c, NULL, &pushes, &compile);
 	if (e == COORD_OK)
 		e = coord_db_commit(db);
 	if (e != COORD_OK) {
 		coord_db_rollback(db);
 		return e;
 	}
+	coord_metrics_job_completed(compile ? "compile" : "execute", c->success);
 	coord_queue_push(db, redis, cfg, &pushes);
 	return COORD_OK;
 }
@@ -656,7 +662,7 @@ enum coord_err coord_jobs_fail_in_tx(struct coord_db *db, const struct coord_con
 	c.time_ms = 0;
 	c.error = error;
 	c.error_category = "failed";
-	return complete_in_tx(db, cfg, &c, how, pushes);
+	return complete_in_tx(db, cfg, &c, how, pushes, NULL);
 }
 
 static void push_front(struct coord_pushes *pushes, enum coord_queue q, int64_t item_id)

@@ -3,6 +3,7 @@
 
 #include "coord_crypto.h"
 #include "coord_log.h"
+#include "coord_metrics.h"
 #include "coord_ratelimit.h"
 #include "banned.h"
 
@@ -103,6 +104,8 @@ void coord_ratelimit_hit(struct coord_redis *redis, const struct coord_config *c
 	out->counted = true;
 	out->limit = class_limit(cfg, cls);
 	out->admitted = count <= out->limit;
+	if (!out->admitted)
+		coord_metrics_rate_limited(class_names[cls]);
 	out->remaining = count < out->limit ? out->limit - count : 0;
 	out->reset_seconds = pttl > 0 ? (pttl + 999) / 1000 : 0;
 }

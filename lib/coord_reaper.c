@@ -7,6 +7,7 @@
 #include "coord_log.h"
 #include "coord_maint.h"
 #include "coord_mem.h"
+#include "coord_metrics.h"
 #include "coord_reaper.h"
 #include "banned.h"
 
@@ -238,11 +239,10 @@ static enum coord_err each_candidate(struct coord_db *db, int select,
 	}
 }
 
-enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
-			  const struct coord_config *cfg, bool dry_run, FILE *report,
-			  struct coord_reap_counts *n)
+static enum coord_err reap(struct coord_db *db, struct coord_redis *redis,
+			   const struct coord_config *cfg, bool dry_run, FILE *report,
+			   struct coord_reap_counts *n)
 {
-	memset(n, 0, sizeof(*n));
 	enum coord_err e = each_candidate(db, REAP_EXPIRED_ITEMS, reap_item, redis, cfg, dry_run,
 					  report, n);
 	if (e == COORD_OK)
@@ -264,6 +264,23 @@ enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
 		if (deleted == 0)
 			return COORD_OK;
 	}
+}
+
+enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
+			  const struct coord_config *cfg, bool dry_run, FILE *report,
+			  struct coord_reap_counts *n)
+{
+	memset(n, 0, sizeof(*n));
+	enum coord_err e = reap(db, redis, cfg, dry_run, report, n);
+	if (!dry_run) { /* what committed, also when a later row failed */
+		coord_metrics_reaper_action("items_requeued", n->items_requeued);
+		coord_metrics_reaper_action("items_closed", n->items_closed);
+		coord_metrics_reaper_action("items_dead", n->items_dead);
+		coord_metrics_reaper_action("jobs_requeued", n->jobs_requeued);
+		coord_metrics_reaper_action("jobs_failed", n->jobs_failed);
+		coord_metrics_reaper_action("items_deleted", n->items_deleted);
+	}
+	return e;
 }
 
 static int cmp_i64(const void *a, const void *b)

@@ -21,7 +21,8 @@ struct coord_reap_counts {
 /*
  * A (expired item leases), B (expired job leases), C (retention). With
  * dry_run every transaction is rolled back and report (if not NULL) gets
- * one line per change that would happen.
+ * one line per change that would happen. Without dry_run the changes made are counted in
+ * coord_reaper_actions_total (coord_metrics: flush them before the program exits).
  */
 enum coord_err coord_reap(struct coord_db *db, struct coord_redis *redis,
 			  const struct coord_config *cfg, bool dry_run, FILE *report,

@@ -140,6 +140,59 @@ redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const cha
 	return rep;
 }
 
+/*
+ * One attempt at a pipeline: every command appended, then every reply read; the replies
+ * but the last are freed. NULL when the connection is (or just went) down, which drops it;
+ * *sent tells whether the commands reached a connection at all.
+ */
+static redisReply *attempt_pipeline(struct coord_redis *r, int timeout_ms, bool *sent,
+				    size_t ncmds, const struct coord_redis_cmd *cmds)
+{
+	*sent = false;
+	if (r->ctx && !idle_connection_alive(r->ctx))
+		drop(r);
+	if (!r->ctx && !open_ctx(r))
+		return NULL;
+	if (timeout_ms != r->timeout_ms) {
+		redisSetTimeout(r->ctx, tv_ms(timeout_ms));
+		r->timeout_ms = timeout_ms;
+	}
+	for (size_t i = 0; i < ncmds; i++)
+		if (redisAppendCommandArgv(r->ctx, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) !=
+		    REDIS_OK)
+			goto broken;
+	*sent = true;
+	redisReply *last = NULL;
+	for (size_t i = 0; i < ncmds; i++) {
+		void *rep = NULL;
+		if (redisGetReply(r->ctx, &rep) != REDIS_OK || !rep) {
+			if (last)
+				freeReplyObject(last);
+			goto broken;
+		}
+		if (last)
+			freeReplyObject(last);
+		last = rep;
+	}
+	return last;
+broken:
+	coord_log(COORD_LOG_WARN, "redis: %s", r->ctx->errstr);
+	drop(r);
+	return NULL;
+}
+
+redisReply *coord_redis_pipeline(struct coord_redis *r, int timeout_ms, size_t ncmds,
+				 const struct coord_redis_cmd *cmds)
+{
+	bool sent;
+	if (ncmds == 0)
+		return NULL;
+	redisReply *rep = attempt_pipeline(r, timeout_ms, &sent, ncmds, cmds);
+	if (!rep && sent)
+		rep = attempt_pipeline(r, timeout_ms, &sent, ncmds, cmds);
+	return rep;
+}
+
 static bool copy_decoded(const char *s, size_t len, char *out, size_t outsize)
 {
 	size_t n;

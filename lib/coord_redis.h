@@ -31,4 +31,20 @@ void coord_redis_free(struct coord_redis *r);
 /* (no printf format attribute: hiredis adds %b, binary-safe pointer + length) */
 redisReply *coord_redis_command(struct coord_redis *r, int timeout_ms, const char *fmt, ...);
 
+/* One command as an argument vector (binary-safe). */
+struct coord_redis_cmd {
+	int argc;
+	const char **argv;
+	const size_t *argvlen;
+};
+
+/*
+ * Sends ncmds commands in one pipeline (one write, then every reply read), reconnecting
+ * and sending them all once more when the connection breaks under them (wrap them in
+ * MULTI/EXEC when they must not apply twice or in part). Returns the last reply (the
+ * others are freed), or NULL when Redis is unreachable.
+ */
+redisReply *coord_redis_pipeline(struct coord_redis *r, int timeout_ms, size_t ncmds,
+				 const struct coord_redis_cmd *cmds);
+
 #endif

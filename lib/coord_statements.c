@@ -28,6 +28,7 @@ const struct coord_stmt_table coord_stmt_tables[] = {
 	TABLE(callbacks),
 	TABLE(billing),
 	TABLE(idem),
+	TABLE(metrics),
 };
 const size_t coord_n_stmt_tables = sizeof(coord_stmt_tables) / sizeof(coord_stmt_tables[0]);
 

@@ -13,6 +13,7 @@
 #include "coord_int.h"
 #include "coord_log.h"
 #include "coord_maint.h"
+#include "coord_metrics.h"
 #include "coord_parse.h"
 #include "coord_wasmcache.h"
 #include "coord_wasmmem.h"
@@ -442,6 +443,7 @@ enum coord_err coord_wasm_download(struct coord_db *db, const struct coord_confi
 	}
 	/* still OUTDATED: the row changes under us; the file matched it a moment ago */
 	coord_wasmmem_count(checksum);
+	coord_metrics_wasm_download();
 	*size = f.size;
 	return COORD_OK;
 }
