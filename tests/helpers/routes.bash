@@ -45,7 +45,7 @@ routes_of() {
 routes_from_openapi() {
 	python3 - "$1" <<'PY'
 import sys, re, yaml
-d = yaml.safe_load(open(sys.argv[1], encoding='utf-8'))
+d = yaml.load(open(sys.argv[1], encoding='utf-8'), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 for path, item in d['paths'].items():
     for meth in item:
         if meth in ('get', 'post', 'put', 'patch', 'delete', 'options', 'trace'):
