@@ -318,7 +318,7 @@ enum coord_err coord_metrics_flush(struct coord_redis *redis, bool final)
 		flush_backoff_ms = 0;
 		counters_release(&taken);
 	} else if (final) {
-		coord_log(COORD_LOG_ERROR, "metrics: %zu counter(s) lost: Redis cannot be reached",
+		coord_log(COORD_LOG_WARN, "metrics: %zu counter(s) lost: Redis cannot be reached",
 			  taken.used);
 		counters_release(&taken);
 	} else {
