@@ -115,7 +115,8 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-static void counters_put(struct counters *t, char *field, int64_t n, bool ms_sum);
+static void counters_put(struct counters *t, const char *field, int64_t n, bool ms_sum,
+			 char *owned);
 
 static void counters_grow(struct counters *t)
 {
@@ -123,13 +124,18 @@ static void counters_grow(struct counters *t)
 	struct counters bigger = { coord_xcalloc(cap, sizeof(struct counter)), cap, 0 };
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i].field)
-			counters_put(&bigger, t->slots[i].field, t->slots[i].n, t->slots[i].ms_sum);
+			counters_put(&bigger, t->slots[i].field, t->slots[i].n, t->slots[i].ms_sum,
+				     t->slots[i].field);
 	free(t->slots);
 	*t = bigger;
 }
 
-/* Adds n to field, taking ownership of field when it is new, freeing it otherwise. */
-static void counters_put(struct counters *t, char *field, int64_t n, bool ms_sum)
+/*
+ * Adds n to field. owned: field itself, allocated, which the table then owns (kept when the
+ * field is new, freed otherwise); NULL: field is copied when it is new.
+ */
+static void counters_put(struct counters *t, const char *field, int64_t n, bool ms_sum,
+			 char *owned)
 {
 	if (2 * (t->used + 1) > t->cap)
 		counters_grow(t);
@@ -138,9 +144,9 @@ static void counters_put(struct counters *t, char *field, int64_t n, bool ms_sum
 		i = (i + 1) & (t->cap - 1);
 	struct counter *c = &t->slots[i];
 	if (c->field) {
-		free(field);
+		free(owned);
 	} else {
-		c->field = field;
+		c->field = owned ? owned : coord_xstrdup(field);
 		c->ms_sum = ms_sum;
 		t->used++;
 	}
@@ -158,7 +164,7 @@ static void counters_release(struct counters *t)
 /* Counts n for the field held by b (under the lock). */
 static void count_locked(struct coord_buf *b, int64_t n, bool ms_sum)
 {
-	counters_put(&counts, coord_xstrdup(coord_buf_str(b)), n, ms_sum);
+	counters_put(&counts, coord_buf_str(b), n, ms_sum, NULL);
 }
 
 static void count_one(const char *family, const char *l1, const char *v1, const char *l2,
@@ -187,12 +193,15 @@ void coord_metrics_request(const char *program, const char *route, int status,
 	while (b < N_BUCKETS && duration_ms * 10 > bucket_tenth_ms[b])
 		b++;
 	snprintf(st, sizeof(st), "%d", status);
+	coord_buf_grow(&labels, 128);
 	coord_metrics_label(&labels, "program", program);
 	coord_buf_addch(&labels, ',');
 	coord_metrics_label(&labels, "route", route ? route : "unmatched");
 	const char *l = coord_buf_str(&labels);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 4; i++) {
 		coord_buf_init(&f[i]);
+		coord_buf_grow(&f[i], 256); /* one allocation each */
+	}
 	field_name(&f[0], FAM_REQUESTS, "", l, "status", st);
 	field_name(&f[1], FAM_DURATION, "_count", l, NULL, NULL);
 	field_name(&f[2], FAM_DURATION, "_sum", l, NULL, NULL);
@@ -318,7 +327,7 @@ enum coord_err coord_metrics_flush(struct coord_redis *redis, bool final)
 		flush_backoff_ms = 0;
 		counters_release(&taken);
 	} else if (final) {
-		coord_log(COORD_LOG_ERROR, "metrics: %zu counter(s) lost: Redis cannot be reached",
+		coord_log(COORD_LOG_WARN, "metrics: %zu counter(s) lost: Redis cannot be reached",
 			  taken.used);
 		counters_release(&taken);
 	} else {
@@ -328,7 +337,7 @@ enum coord_err coord_metrics_flush(struct coord_redis *redis, bool final)
 		for (size_t i = 0; i < taken.cap; i++)
 			if (taken.slots[i].field)
 				counters_put(&counts, taken.slots[i].field, taken.slots[i].n,
-					     taken.slots[i].ms_sum);
+					     taken.slots[i].ms_sum, taken.slots[i].field);
 		pthread_mutex_unlock(&counts_lock);
 		free(taken.slots); /* the fields now belong to counts, or were freed */
 		flush_backoff_ms = flush_backoff_ms ? flush_backoff_ms * 2 : COORD_METRICS_FLUSH_MS;
