@@ -252,3 +252,22 @@ audit_clean() {
 	assert_equal "$(balance ivy.near 1)" "0|0"
 	audit_clean
 }
+
+@test "payment-key-cleanup: stale never-funded keys and old idempotency records go, others stay" {
+	coord_payment_key stale.near 1 0 >/dev/null
+	coord_payment_key stale.near 2 0 >/dev/null
+	coord_payment_key stale.near 3 10 >/dev/null
+	coord_payment_key stale.near 4 0 >/dev/null
+	coord_psql "UPDATE payment_keys SET created_at = now() - interval '2 days' WHERE owner = 'stale.near';
+		INSERT INTO payment_key_balances (owner, nonce) VALUES ('stale.near', 1);
+		INSERT INTO payment_key_balances (owner, nonce, last_used_at) VALUES ('stale.near', 4, now());
+		INSERT INTO idempotency_keys (owner, nonce, idem_key, fingerprint, state, created_at)
+		VALUES ('x.near', 1, 'old', repeat('a', 64), 'done', now() - interval '2 days'),
+		       ('x.near', 1, 'new', repeat('a', 64), 'done', now())"
+	run "$COORD_BUILD_DIR/bin/payment-key-cleanup" --verbose
+	assert_success
+	assert_output "payment-key-cleanup: expired 0 call(s), deleted 2 stale key(s), deleted 1 idempotency record(s)"
+	assert_equal "$(coord_psql "SELECT string_agg(nonce::text, ',' ORDER BY nonce) FROM payment_keys WHERE owner = 'stale.near'")" "3,4"
+	assert_equal "$(coord_psql "SELECT string_agg(nonce::text, ',' ORDER BY nonce) FROM payment_key_balances WHERE owner = 'stale.near'")" "4"
+	assert_equal "$(coord_psql "SELECT string_agg(idem_key, ',') FROM idempotency_keys")" "new"
+}
