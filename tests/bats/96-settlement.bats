@@ -252,3 +252,41 @@ audit_clean() {
 	assert_equal "$(balance ivy.near 1)" "0|0"
 	audit_clean
 }
+
+@test "payment-key-cleanup: stale never-funded keys and old idempotency records go, others stay" {
+	coord_payment_key stale.near 1 0 >/dev/null
+	coord_payment_key stale.near 2 0 >/dev/null
+	coord_payment_key stale.near 3 10 >/dev/null
+	coord_payment_key stale.near 4 0 >/dev/null
+	coord_psql "UPDATE payment_keys SET created_at = now() - interval '2 days' WHERE owner = 'stale.near';
+		INSERT INTO payment_key_balances (owner, nonce) VALUES ('stale.near', 1);
+		INSERT INTO payment_key_balances (owner, nonce, last_used_at) VALUES ('stale.near', 4, now());
+		INSERT INTO idempotency_keys (owner, nonce, idem_key, fingerprint, state, created_at)
+		VALUES ('x.near', 1, 'old', repeat('a', 64), 'done', now() - interval '2 days'),
+		       ('x.near', 1, 'new', repeat('a', 64), 'done', now())"
+	run "$COORD_BUILD_DIR/bin/payment-key-cleanup" --verbose
+	assert_success
+	assert_output "payment-key-cleanup: expired 0 call(s), deleted 2 stale key(s), deleted 1 idempotency record(s)"
+	assert_equal "$(coord_psql "SELECT string_agg(nonce::text, ',' ORDER BY nonce) FROM payment_keys WHERE owner = 'stale.near'")" "3,4"
+	assert_equal "$(coord_psql "SELECT string_agg(nonce::text, ',' ORDER BY nonce) FROM payment_key_balances WHERE owner = 'stale.near'")" "4"
+	assert_equal "$(coord_psql "SELECT string_agg(idem_key, ',') FROM idempotency_keys")" "new"
+}
+
+@test "reaper B.2 rebuilds the HTTPS item of a call whose item is gone" {
+	key=$(coord_payment_key jay.near 1 50000)
+	call "$key" 2000 0 '{"input":{"q":"x"},"async":true,"resource_limits":{"max_memory_mb":64}}'
+	id=$(jq -r .call_id <<<"$body")
+	rid=$(coord_psql "SELECT request_id FROM https_calls WHERE call_id = '$id'")
+	original=$(coord_psql "SELECT payload FROM queue_items WHERE call_id = '$id'")
+	job=$(coord_psql "INSERT INTO jobs (request_id, data_id, job_type, status, lease_id, lease_expires_at,
+		attempts) VALUES ($rid, '$id', 'execute', 'in_progress', gen_random_uuid(),
+		now() - interval '1 minute', 1) RETURNING job_id")
+	coord_psql "DELETE FROM queue_items WHERE call_id = '$id'"
+	run "$COORD_BUILD_DIR/bin/coord-reap" --quiet
+	assert_success
+	assert_equal "$(coord_psql "SELECT status FROM jobs WHERE job_id = $job")" pending
+	assert_equal "$(coord_psql "SELECT queue || '/' || state FROM queue_items WHERE call_id = '$id'")" execute/queued
+	rebuilt=$(coord_psql "SELECT payload FROM queue_items WHERE call_id = '$id'")
+	assert_equal "$rebuilt" "$original"
+	assert_equal "$(callrow "$id")" "pending|-|-|-|-|f"
+}
