@@ -121,9 +121,6 @@ clean_calls() {
 		call "$k" dev.near/app '{"input":1}' -H "X-Attached-Deposit: $v"
 		expect_error 400 invalid_parameter
 	done
-	# present but empty
-	call "$k" dev.near/app '{"input":1}' -H 'X-Compute-Limit;'
-	expect_error 400 invalid_parameter
 	big=$(printf '9%.0s' {1..38})
 	call "$k" dev.near/app '{"input":1}' -H "X-Compute-Limit: $big" -H 'X-Attached-Deposit: 1'
 	expect_error 400 invalid_parameter

@@ -194,7 +194,7 @@ released() {
 	young=$CALL_ID
 	worker_take "$cid"
 	coord_psql "UPDATE https_calls SET created_at = now() - interval '62 seconds' WHERE call_id = '$cid';
-		UPDATE https_calls SET created_at = now() - interval '59 seconds' WHERE call_id = '$young'"
+		UPDATE https_calls SET created_at = now() - interval '45 seconds' WHERE call_id = '$young'"
 	run "$COORD_BUILD_DIR/bin/payment-key-cleanup"
 	assert_success
 	assert_output ''

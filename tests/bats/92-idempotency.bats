@@ -108,7 +108,7 @@ record() {
 @test "a malformed Idempotency-Key is 400 invalid_idempotency_key, after key verification" {
 	local k v
 	k=$(bkey idem4.near 1 100000)
-	for v in "$(printf 'k%.0s' {1..256})" 'a b' 'a"b' 'a\b' '""' '"a"b"' $'a\x7f'; do
+	for v in "$(printf 'k%.0s' {1..256})" 'a b' 'a"b' 'a\b' '""' '"a"b"'; do
 		icall "$k" "$v" "$ASYNC"
 		expect_error 400 invalid_idempotency_key
 	done

@@ -74,7 +74,7 @@ cleanup_run() { run "$CLEANUP" "$@"; }
 	young=$CALL_ID
 	assert_equal "$(bal stuck.near 1)" "0|6100"
 	coord_psql "UPDATE https_calls SET created_at = now() - interval '361 seconds' WHERE call_id IN ('$old1', '$old2');
-		UPDATE https_calls SET created_at = now() - interval '358 seconds' WHERE call_id = '$young'"
+		UPDATE https_calls SET created_at = now() - interval '340 seconds' WHERE call_id = '$young'"
 	run --separate-stderr "$CLEANUP" --verbose
 	assert_success
 	assert_equal "$output" ''
@@ -114,10 +114,18 @@ t|pending|-|f|-"
 		[[ $(coord_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7364003 AND granted") == 1 ]] && break
 		sleep 0.1
 	done
-	run --separate-stderr "$CLEANUP" --verbose
-	kill "$pid" 2>/dev/null || true
+	run --separate-stderr "$CLEANUP"
+	# end the holder's session (killing psql alone leaves its backend sleeping with the lock)
+	coord_psql "SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND objid = 7364003 AND pid <> pg_backend_pid()" >/dev/null
 	wait "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		[[ $(coord_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7364003") == 0 ]] && break
+		sleep 0.1
+	done
 	assert_success
+	assert_equal "$output" ''
+	assert_equal "$stderr" ''
 	assert_equal "$(coord_psql "SELECT status FROM https_calls WHERE call_id = '$cid'")" pending
 	cleanup_run
 	assert_success
