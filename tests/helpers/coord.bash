@@ -214,7 +214,10 @@ coord_start_redis() {
 		return 0
 	fi
 	rm -f "$sock"
-	if ! redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' \
+	# mod_fcgid runs the programs as www-data when the tests run as root
+	local perm=700
+	[[ ${COORD_SERVER:-} == apache-fcgid ]] && ((EUID == 0)) && perm=777
+	if ! redis-server --port 0 --unixsocket "$sock" --unixsocketperm "$perm" --save '' \
 		--appendonly no --daemonize yes --dir "$COORD_STACK_TMP" \
 		--pidfile "$COORD_STACK_TMP/redis.pid" --logfile "$COORD_STACK_TMP/redis.log" \
 		</dev/null >/dev/null 2>&1 3>&-; then
@@ -240,13 +243,36 @@ coord_stop_redis() {
 	rm -f "$pidfile" "$COORD_STACK_TMP/redis.sock"
 }
 
-# ---------------------------------------------------------------- lighttpd
+# ---------------------------------------------------------------- the web server
+#
+# COORD_SERVER picks it, as for ./dev: lighttpd (default, the shipped lighttpd.conf),
+# apache-fcgid or apache-proxy (contrib/apache/run-standalone: Apache 2.4 with
+# coordinator-fcgid.conf, or with coordinator-proxy.conf and the five programs started
+# with --listen).  Either way it leads a process group holding every process of the server.
 
 coord__web_pid() {
 	local pid
-	pid=$(cat "$COORD_STATE_DIR/lighttpd.pid" 2>/dev/null) ||
-		pid=$(cat "$COORD_STACK_TMP/lighttpd.launch" 2>/dev/null) || return 1
+	pid=$(cat "$COORD_STACK_TMP/lighttpd.launch" 2>/dev/null) ||
+		pid=$(cat "$COORD_STATE_DIR/lighttpd.pid" 2>/dev/null) || return 1
 	printf '%s\n' "$pid"
+}
+
+# Sets coord__web_cmd to the command that runs the server in the foreground.
+coord__web_command() {
+	case ${COORD_SERVER:-lighttpd} in
+	lighttpd) coord__web_cmd=(lighttpd -D -f "$COORD_REPO/lighttpd.conf") ;;
+	apache-fcgid | apache-proxy)
+		coord__web_cmd=("$COORD_REPO/contrib/apache/run-standalone" "${COORD_SERVER#apache-}")
+		if [[ $COORD_SERVER == apache-fcgid ]] && ((EUID == 0)); then
+			# the programs run as www-data: they create and write the cache
+			mkdir -p "$WASM_CACHE_DIR" && chown www-data: "$WASM_CACHE_DIR"
+		fi
+		;;
+	*)
+		coord__say "COORD_SERVER=$COORD_SERVER: expected lighttpd, apache-fcgid or apache-proxy"
+		return 1
+		;;
+	esac
 }
 
 coord__web_logs() {
@@ -263,11 +289,13 @@ coord__web_logs() {
 # Returns 2 when the port was taken, 1 on any other failure.
 coord__web_launch() {
 	local pid code i
+	local -a coord__web_cmd
+	coord__web_command || return 1
 	rm -f "$COORD_STATE_DIR/lighttpd.pid"
 	: >"$COORD_STACK_TMP/lighttpd.out"
-	# setsid: lighttpd leads a process group that its FastCGI programs join, so that
+	# setsid: the server leads a process group that its FastCGI programs join, so that
 	# coord_stop_stack can find every one of them.
-	setsid lighttpd -D -f "$COORD_REPO/lighttpd.conf" \
+	setsid "${coord__web_cmd[@]}" \
 		</dev/null >>"$COORD_STACK_TMP/lighttpd.out" 2>&1 3>&- 4>&- &
 	pid=$!
 	printf '%s\n' "$pid" >"$COORD_STACK_TMP/lighttpd.launch"
@@ -275,10 +303,10 @@ coord__web_launch() {
 		if ! coord__alive "$pid"; then
 			wait "$pid" 2>/dev/null || true
 			if grep -qs 'Address already in use' "$COORD_STACK_TMP/lighttpd.out" \
-				"$COORD_STATE_DIR/lighttpd-error.log"; then
+				"$COORD_STATE_DIR/lighttpd-error.log" "$COORD_STATE_DIR/fcgi-stderr.log"; then
 				return 2
 			fi
-			coord__say "lighttpd exited:"
+			coord__say "${COORD_SERVER:-lighttpd} exited:"
 			coord__web_logs
 			return 1
 		fi
