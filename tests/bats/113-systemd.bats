@@ -105,8 +105,8 @@ req_fcgi() {
 			req_fcgi "$sock" /health
 			assert_equal "$status" 200
 		fi
-		# the daemon, not systemd-socket-activate, answered: it runs under its name
-		pgrep -x "$p.fcgi" -P "$pid" >/dev/null || pgrep -f "^$COORD_BUILD_DIR/fcgi/$p.fcgi" >/dev/null
+		# systemd-socket-activate exec'd the program with the socket on fd 3, as systemd does
+		assert_equal "$(readlink "/proc/$pid/exe")" "$COORD_BUILD_DIR/fcgi/$p.fcgi"
 		kill -TERM "$pid"
 		coord__wait_while 15 coord__alive "$pid" || fail "$p.fcgi did not stop on SIGTERM"
 		wait "$pid" || fail "$p.fcgi exited with status $?"
