@@ -166,3 +166,41 @@ req_fcgi() {
 		assert_output ''
 	done
 }
+
+@test "--listen host:port and --listen <path>: a daemon of its own; SIGTERM exits 0 and removes its socket" {
+	command -v cgi-fcgi >/dev/null || skip "cgi-fcgi is not installed (Debian package libfcgi-bin)"
+	local port pid sock=$COORD_STACK_TMP/own.sock i
+	port=$(coord__free_port)
+	"$COORD_BUILD_DIR/fcgi/secrets.fcgi" --listen "127.0.0.1:$port" </dev/null \
+		>>"$COORD_STATE_DIR/fcgi-stderr.log" 2>&1 3>&- &
+	pid=$!
+	for ((i = 0; i < 50; i++)); do
+		req_fcgi "127.0.0.1:$port" /no-such-route 2>/dev/null && break
+		sleep 0.1
+	done
+	assert_equal "$status" 404
+	# the same address twice: 69, one line on stderr
+	run "$COORD_BUILD_DIR/fcgi/secrets.fcgi" --listen "127.0.0.1:$port"
+	assert_equal "$status" 69
+	assert_output --partial "secrets.fcgi: --listen 127.0.0.1:$port: Address already in use"
+	kill -TERM "$pid"
+	wait "$pid"
+
+	"$COORD_BUILD_DIR/fcgi/admin.fcgi" --listen "$sock" </dev/null \
+		>>"$COORD_STATE_DIR/fcgi-stderr.log" 2>&1 3>&- &
+	pid=$!
+	for ((i = 0; i < 50; i++)); do
+		[[ -S $sock ]] && break
+		sleep 0.1
+	done
+	req_fcgi "$sock" /admin/grant-keys
+	assert_equal "$status" 401
+	kill -TERM "$pid"
+	wait "$pid"
+	[[ ! -e $sock ]] || fail "$sock left behind"
+
+	run "$COORD_BUILD_DIR/fcgi/admin.fcgi" --listen relative.sock
+	assert_equal "$status" 64
+	run "$COORD_BUILD_DIR/fcgi/admin.fcgi" --listen 127.0.0.1:70000
+	assert_equal "$status" 64
+}
