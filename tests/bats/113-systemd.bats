@@ -22,6 +22,19 @@ setup_file() {
 	export UNITS
 }
 
+# Daemons a test started: stopped even when the test failed half-way.
+started() { printf '%s\n' "$1" >>"$COORD_STACK_TMP/started-pids"; }
+teardown() {
+	local pid
+	if [[ -f $COORD_STACK_TMP/started-pids ]]; then
+		while read -r pid; do
+			coord__alive "$pid" && coord__terminate "$pid" group 10
+		done <"$COORD_STACK_TMP/started-pids"
+		rm -f "$COORD_STACK_TMP/started-pids"
+	fi
+	coord_test_teardown
+}
+
 # unit_line UNIT KEY INSTANCE: the value of KEY= in UNIT, %i replaced by INSTANCE.
 unit_line() {
 	local v
@@ -94,6 +107,7 @@ req_fcgi() {
 		systemd-socket-activate -l "$sock" $cmd </dev/null \
 			>>"$COORD_STATE_DIR/fcgi-stderr.log" 2>&1 3>&- &
 		pid=$!
+		started "$pid"
 		for ((i = 0; i < 50; i++)); do
 			[[ -S $sock ]] && break
 			sleep 0.1
@@ -140,6 +154,7 @@ req_fcgi() {
 	# shellcheck disable=SC2086
 	PORT=$port HOST=127.0.0.1 COORD_STATE_DIR=$state setsid $cmd </dev/null >"$state/out" 2>&1 3>&- &
 	pid=$!
+	started "$pid"
 	for ((i = 0; i < 100; i++)); do
 		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/health") || true
 		[[ $code == 200 ]] && break
@@ -174,6 +189,7 @@ req_fcgi() {
 	"$COORD_BUILD_DIR/fcgi/secrets.fcgi" --listen "127.0.0.1:$port" </dev/null \
 		>>"$COORD_STATE_DIR/fcgi-stderr.log" 2>&1 3>&- &
 	pid=$!
+	started "$pid"
 	for ((i = 0; i < 50; i++)); do
 		req_fcgi "127.0.0.1:$port" /no-such-route 2>/dev/null && break
 		sleep 0.1
@@ -189,6 +205,7 @@ req_fcgi() {
 	"$COORD_BUILD_DIR/fcgi/admin.fcgi" --listen "$sock" </dev/null \
 		>>"$COORD_STATE_DIR/fcgi-stderr.log" 2>&1 3>&- &
 	pid=$!
+	started "$pid"
 	for ((i = 0; i < 50; i++)); do
 		[[ -S $sock ]] && break
 		sleep 0.1
