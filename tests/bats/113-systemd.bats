@@ -22,6 +22,19 @@ setup_file() {
 	export UNITS
 }
 
+# Daemons a test started: stopped even when the test failed half-way.
+started() { printf '%s\n' "$1" >>"$COORD_STACK_TMP/started-pids"; }
+teardown() {
+	local pid
+	if [[ -f $COORD_STACK_TMP/started-pids ]]; then
+		while read -r pid; do
+			coord__alive "$pid" && coord__terminate "$pid" group 10
+		done <"$COORD_STACK_TMP/started-pids"
+		rm -f "$COORD_STACK_TMP/started-pids"
+	fi
+	coord_test_teardown
+}
+
 # unit_line UNIT KEY INSTANCE: the value of KEY= in UNIT, %i replaced by INSTANCE.
 unit_line() {
 	local v
@@ -94,6 +107,7 @@ req_fcgi() {
 		systemd-socket-activate -l "$sock" $cmd </dev/null \
 			>>"$COORD_STATE_DIR/fcgi-stderr.log" 2>&1 3>&- &
 		pid=$!
+		started "$pid"
 		for ((i = 0; i < 50; i++)); do
 			[[ -S $sock ]] && break
 			sleep 0.1
@@ -105,8 +119,8 @@ req_fcgi() {
 			req_fcgi "$sock" /health
 			assert_equal "$status" 200
 		fi
-		# the daemon, not systemd-socket-activate, answered: it runs under its name
-		pgrep -x "$p.fcgi" -P "$pid" >/dev/null || pgrep -f "^$COORD_BUILD_DIR/fcgi/$p.fcgi" >/dev/null
+		# systemd-socket-activate exec'd the program with the socket on fd 3, as systemd does
+		assert_equal "$(readlink "/proc/$pid/exe")" "$COORD_BUILD_DIR/fcgi/$p.fcgi"
 		kill -TERM "$pid"
 		coord__wait_while 15 coord__alive "$pid" || fail "$p.fcgi did not stop on SIGTERM"
 		wait "$pid" || fail "$p.fcgi exited with status $?"
@@ -140,6 +154,7 @@ req_fcgi() {
 	# shellcheck disable=SC2086
 	PORT=$port HOST=127.0.0.1 COORD_STATE_DIR=$state setsid $cmd </dev/null >"$state/out" 2>&1 3>&- &
 	pid=$!
+	started "$pid"
 	for ((i = 0; i < 100; i++)); do
 		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/health") || true
 		[[ $code == 200 ]] && break
@@ -165,4 +180,44 @@ req_fcgi() {
 		assert_success
 		assert_output ''
 	done
+}
+
+@test "--listen host:port and --listen <path>: a daemon of its own; SIGTERM exits 0 and removes its socket" {
+	command -v cgi-fcgi >/dev/null || skip "cgi-fcgi is not installed (Debian package libfcgi-bin)"
+	local port pid sock=$COORD_STACK_TMP/own.sock i
+	port=$(coord__free_port)
+	"$COORD_BUILD_DIR/fcgi/secrets.fcgi" --listen "127.0.0.1:$port" </dev/null \
+		>>"$COORD_STATE_DIR/fcgi-stderr.log" 2>&1 3>&- &
+	pid=$!
+	started "$pid"
+	for ((i = 0; i < 50; i++)); do
+		req_fcgi "127.0.0.1:$port" /no-such-route 2>/dev/null && break
+		sleep 0.1
+	done
+	assert_equal "$status" 404
+	# the same address twice: 69, one line on stderr
+	run "$COORD_BUILD_DIR/fcgi/secrets.fcgi" --listen "127.0.0.1:$port"
+	assert_equal "$status" 69
+	assert_output --partial "secrets.fcgi: --listen 127.0.0.1:$port: Address already in use"
+	kill -TERM "$pid"
+	wait "$pid"
+
+	"$COORD_BUILD_DIR/fcgi/admin.fcgi" --listen "$sock" </dev/null \
+		>>"$COORD_STATE_DIR/fcgi-stderr.log" 2>&1 3>&- &
+	pid=$!
+	started "$pid"
+	for ((i = 0; i < 50; i++)); do
+		[[ -S $sock ]] && break
+		sleep 0.1
+	done
+	req_fcgi "$sock" /admin/grant-keys
+	assert_equal "$status" 401
+	kill -TERM "$pid"
+	wait "$pid"
+	[[ ! -e $sock ]] || fail "$sock left behind"
+
+	run "$COORD_BUILD_DIR/fcgi/admin.fcgi" --listen relative.sock
+	assert_equal "$status" 64
+	run "$COORD_BUILD_DIR/fcgi/admin.fcgi" --listen 127.0.0.1:70000
+	assert_equal "$status" 64
 }
