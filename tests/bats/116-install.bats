@@ -57,8 +57,19 @@ setup_file() {
 	assert_output 0
 	run grep -F "[ -x $I_bindir/coord-reap ] && $I_bindir/coord-reap --quiet" "$f"
 	assert_success
+	# the hosting files of contrib/: Apache site files as shipped, systemd units with their
+	# @…@ paths filled in
+	for f in "$COORD_REPO"/contrib/apache/*; do
+		cmp "$f" "$DEST$I_pkgdatadir/apache/${f##*/}"
+	done
+	for f in "$COORD_REPO"/contrib/systemd/*; do
+		f=${f##*/}
+		[[ -f $DEST$I_prefix/lib/systemd/system/${f%.in} ]] || fail "systemd unit ${f%.in} is not installed"
+	done
+	run grep -l '@[a-z]*@' "$DEST$I_prefix"/lib/systemd/system/*
+	assert_output ''
 	# nothing else: no stray file outside these directories
-	run bash -c "cd '$DEST' && find . -type f | grep -Ev '^\\.($I_bindir|$I_libexecdir/coordinator|$I_datadir/coordinator|$I_docdir|$I_mandir/man8|$I_sysconfdir/cron\\.d)/'"
+	run bash -c "cd '$DEST' && find . -type f | grep -Ev '^\\.($I_bindir|$I_libexecdir/coordinator|$I_datadir/coordinator|$I_docdir|$I_mandir/man8|$I_sysconfdir/cron\\.d|$I_prefix/lib/systemd/system)/'"
 	assert_output ''
 }
 
