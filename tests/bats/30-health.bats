@@ -85,11 +85,18 @@ add_active_worker() {
 	assert_equal "$body" '{"base_fee":"10000000000000000000000","per_instruction_fee":"1000000000000000","per_ms_fee":"1000000000000000000","per_compile_ms_fee":"2000000000000000000","base_fee_usd":"1000","per_instruction_fee_usd":"1","per_sec_fee_usd":"1","per_compile_ms_fee_usd":"10","max_compilation_seconds":300,"max_instructions":100000000000,"max_execution_seconds":60,"stablecoin":{"contract":"17208628f84f5d6ad33f0da3bbbeb27ffcb398eac501a31bd6ad2011e36133a1","decimals":6}}'
 }
 
+# worker.fcgi processes of this file's stack (children of its lighttpd): other bats files
+# running at the same time use the same build directory.
+stack_worker_pids() {
+	pgrep -P "$(coord__web_pid)" -f "$COORD_FCGI_DIR/worker.fcgi" | sort | tr '\n' ' '
+}
+
 @test "PostgreSQL stopped: 503 unavailable; started again: the same process answers 200" {
 	token=$(coord_worker_token pg-check)
 	req GET /workers/block-cursor -H "Authorization: Bearer $token"
 	assert_equal "$status" 200
-	pids_before=$(pgrep -f "$COORD_FCGI_DIR/worker.fcgi" | sort | tr '\n' ' ')
+	pids_before=$(stack_worker_pids)
+	[[ -n $pids_before ]] || fail "no worker.fcgi process under this stack's lighttpd"
 
 	coord_stop_pg
 	req GET /workers/block-cursor -H "Authorization: Bearer $token"
@@ -107,7 +114,7 @@ add_active_worker() {
 		req GET /workers/block-cursor -H "Authorization: Bearer $token"
 		assert_equal "$status" 200
 	done
-	assert_equal "$(pgrep -f "$COORD_FCGI_DIR/worker.fcgi" | sort | tr '\n' ' ')" "$pids_before"
+	assert_equal "$(stack_worker_pids)" "$pids_before"
 }
 
 @test "an outdated schema answers 503 until coord-migrate has run" {
