@@ -69,6 +69,9 @@ static struct {
 	bool storage;
 	uint64_t id_base;
 	int poll_timeout;
+	const char *header;    /* --header "Name: value", sent with every request */
+	const char *post_body; /* floor mode: POST this JSON body instead of GET */
+	const char *sync_path; /* --sync-call PATH: synchronous /call overhead */
 } opt = { .workers = 8, .producers = 2, .duration = 120, .poll_timeout = 1 };
 
 static struct {
@@ -438,6 +441,24 @@ static int read_response(struct conn *c, struct resp *r)
 	}
 }
 
+static void build_request(struct conn *c, const char *method, const char *path, const char *body,
+			  size_t body_len)
+{
+	buf_clear(&c->req);
+	buf_printf(&c->req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: coord-loadgen\r\n",
+		   method, path, opt.port);
+	if (opt.token)
+		buf_printf(&c->req, "Authorization: Bearer %s\r\n", opt.token);
+	if (opt.header)
+		buf_printf(&c->req, "%s\r\n", opt.header);
+	if (body)
+		buf_printf(&c->req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+			   body_len);
+	buf_add(&c->req, "\r\n", 2);
+	if (body)
+		buf_add(&c->req, body, body_len);
+}
+
 /*
  * Sends one request and reads its response into r.  A keep-alive connection that the server
  * closed while idle (EOF before any byte of the answer) is reopened and the request sent once
@@ -455,17 +476,7 @@ static int http_do(struct conn *c, const char *method, const char *path, const c
 				atomic_fetch_add(&g.reconnects, 1);
 			c->opened = true;
 		}
-		buf_clear(&c->req);
-		buf_printf(&c->req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: coord-loadgen\r\n",
-			   method, path, opt.port);
-		if (opt.token)
-			buf_printf(&c->req, "Authorization: Bearer %s\r\n", opt.token);
-		if (body)
-			buf_printf(&c->req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-				   body_len);
-		buf_add(&c->req, "\r\n", 2);
-		if (body)
-			buf_add(&c->req, body, body_len);
+		build_request(c, method, path, body, body_len);
 		if (send_all(c->fd, c->req.p, c->req.len) != 0) {
 			conn_close(c);
 			if (reused)
@@ -718,11 +729,13 @@ static void *floor_main(void *arg)
 {
 	struct thread *t = arg;
 	while (!atomic_load(&g.stop) && !time_up()) {
+		const char *m = opt.post_body ? "POST" : "GET";
+		size_t blen = opt.post_body ? strlen(opt.post_body) : 0;
 		uint64_t t0 = now_ns();
-		if (!pair_step(t, "floor", "GET", opt.floor_path, NULL, 0))
+		if (!pair_step(t, "floor", m, opt.floor_path, opt.post_body, blen))
 			continue;
 		uint64_t t1 = now_ns();
-		if (!pair_step(t, "floor", "GET", opt.floor_path, NULL, 0))
+		if (!pair_step(t, "floor", m, opt.floor_path, opt.post_body, blen))
 			continue;
 		pair_samples(t, t0, t1, now_ns());
 	}
@@ -755,6 +768,75 @@ static void *storage_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Sync mode (--sync-call PATH): one caller connection sends a synchronous POST PATH and,
+ * before reading its answer, a worker connection polls the HTTPS item, sends
+ * /https-calls/complete for its call_id and reads that response. Samples: from sending the
+ * completion to the caller's answer (t->single) and from the completion's response to the
+ * caller's answer (t->pair).
+ */
+static int run_sync(void)
+{
+	struct conn a = { .fd = -1 }, b = { .fd = -1 };
+	struct resp r = { 0 };
+	struct samples from_send = { 0 }, from_answer = { 0 };
+	static const char body[] = "{\"input\":{\"n\":1}}";
+	char complete[160], poll[64];
+	uint64_t calls = 0, errors = 0;
+	snprintf(poll, sizeof(poll), "/executions/poll?timeout=5&capabilities=execution");
+	while (!atomic_load(&g.stop) && !time_up() && (opt.items == 0 || calls < opt.items)) {
+		if (a.fd < 0 && conn_open(&a) != 0)
+			die("cannot connect");
+		build_request(&a, "POST", opt.sync_path, body, sizeof(body) - 1);
+		if (send_all(a.fd, a.req.p, a.req.len) != 0)
+			die("cannot send the call");
+		if (http_do(&b, "GET", poll, NULL, 0, &r) != 0 || r.status != 200 || !r.body.p) {
+			errors++;
+			conn_close(&a);
+			continue;
+		}
+		const char *cid = strstr(r.body.p, "\"call_id\":\"");
+		if (!cid) {
+			errors++;
+			conn_close(&a);
+			continue;
+		}
+		cid += 11;
+		int n = snprintf(complete, sizeof(complete),
+				 "{\"call_id\":\"%.36s\",\"success\":true,\"time_ms\":1}", cid);
+		uint64_t t0 = now_ns();
+		if (http_do(&b, "POST", "/https-calls/complete", complete, (size_t)n, &r) != 0 ||
+		    r.status != 200) {
+			errors++;
+			conn_close(&a);
+			continue;
+		}
+		uint64_t t1 = now_ns();
+		if (read_response(&a, &r) != HTTP_OK || r.status != 200) {
+			errors++;
+			conn_close(&a);
+			continue;
+		}
+		uint64_t t2 = now_ns();
+		if (r.close)
+			conn_close(&a);
+		samples_add(&from_send, ns_to_ms(t2 - t0));
+		samples_add(&from_answer, ns_to_ms(t2 - t1));
+		calls++;
+	}
+	double p50 = percentile(&from_send, 500), p99 = percentile(&from_send, 990);
+	double a50 = percentile(&from_answer, 500), a99 = percentile(&from_answer, 990);
+	fprintf(stderr, "loadgen: sync calls %" PRIu64 ": complete sent -> caller answered p50 %.3f ms "
+			"p99 %.3f ms; complete answered -> caller answered p50 %.3f ms p99 %.3f ms; "
+			"errors %" PRIu64 "\n", calls, p50, p99, a50, a99, errors);
+	printf("RESULT mode=sync calls=%" PRIu64 " overhead_p50_ms=%.3f overhead_p99_ms=%.3f"
+	       " after_complete_p50_ms=%.3f after_complete_p99_ms=%.3f errors=%" PRIu64 "\n",
+	       calls, p50, p99, a50, a99, errors);
+	conn_close(&a);
+	conn_close(&b);
+	return calls > 0 ? 0 : 1;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const char usage[] =
@@ -762,6 +844,8 @@ static const char usage[] =
 	"               [--duration S] [--id-base B] [--poll-timeout S]\n"
 	"       loadgen --port P --floor PATH [--workers N] [--duration S]\n"
 	"       loadgen --port P --token T --storage [--workers N] [--duration S]\n"
+	"       loadgen --port P --token T --sync-call PATH --header 'X-Payment-Key: K' [--items K]\n"
+	"       (--header H: one more header on every request; --post BODY: floor mode POSTs BODY)\n"
 	"Targets http://127.0.0.1:P only.  Coordinator mode: M producers create K requests while\n"
 	"N workers poll, claim and complete them; stops after K lifecycles or S seconds\n"
 	"(default 120).  Floor mode: N connections GET PATH for S seconds.  Storage mode: N\n"
@@ -792,12 +876,15 @@ static void parse_args(int argc, char **argv)
 		{ "storage", no_argument, NULL, 's' },
 		{ "id-base", required_argument, NULL, 'b' },
 		{ "poll-timeout", required_argument, NULL, 'o' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "post", required_argument, NULL, 'P' },
+		{ "sync-call", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool have_base = false;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "p:t:w:m:k:d:f:sb:o:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:t:w:m:k:d:f:sb:o:hH:P:S:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': opt.port = (int)parse_u64("--port", optarg, 65535); break;
 		case 't': opt.token = optarg; break;
@@ -812,6 +899,9 @@ static void parse_args(int argc, char **argv)
 			have_base = true;
 			break;
 		case 'o': opt.poll_timeout = (int)parse_u64("--poll-timeout", optarg, 120); break;
+		case 'H': opt.header = optarg; break;
+		case 'P': opt.post_body = optarg; break;
+		case 'S': opt.sync_path = optarg; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}
@@ -826,6 +916,13 @@ static void parse_args(int argc, char **argv)
 		die("--duration must be at least 1");
 	if (opt.floor_path && opt.storage)
 		die("--floor and --storage are two different runs");
+	if (opt.header && (strpbrk(opt.header, "\r\n") || !strchr(opt.header, ':')))
+		die("--header must be one \"Name: value\" line");
+	if (opt.sync_path) {
+		if (!opt.token || opt.sync_path[0] != '/')
+			die("--sync-call needs a path and --token");
+		return;
+	}
 	if (opt.floor_path) {
 		if (opt.floor_path[0] != '/' || strpbrk(opt.floor_path, " \r\n"))
 			die("--floor must be a path starting with '/' without spaces");
@@ -988,7 +1085,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	g.start_ns = now_ns();
 	g.deadline_ns = g.start_ns + (uint64_t)(opt.duration * 1e9);
-	int rc = opt.floor_path || opt.storage ? run_pairs() : run_coordinator();
+	int rc = opt.sync_path ? run_sync() : opt.floor_path || opt.storage ? run_pairs() : run_coordinator();
 	fflush(stdout);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "coord_jobs.h"
 #include "coord_json.h"
 #include "coord_log.h"
+#include "coord_parse.h"
 #include "coord_pricing.h"
 #include "banned.h"
 
@@ -32,6 +33,7 @@ enum {
 	B_STUCK_CALLS,
 	B_STALE_KEYS,
 	B_OLD_IDEM,
+	B_REBUILD,
 };
 
 /* the columns both finishing statements return, in this order */
@@ -139,6 +141,15 @@ const struct coord_stmt coord_billing_stmts[] = {
 	[B_OLD_IDEM] = { "billing_old_idem",
 		"DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys "
 		"WHERE created_at < now() - make_interval(secs => $1::int) LIMIT 500) RETURNING 1" },
+	/* SPEC §3.1.2 rebuild of an HTTPS item from its stored request */
+	[B_REBUILD] = { "billing_rebuild",
+		"SELECT data_id, project_id, version_key, coalesce(project_uuid, ''), "
+		"coalesce(max_instructions, 1000000000), coalesce(max_memory_mb, 128), "
+		"coalesce(max_execution_seconds, 60), coalesce(input_data, ''), payment_key_owner, "
+		"call_id, coalesce(compute_limit_usd, 0), coalesce(attached_deposit_usd, 0), "
+		"coalesce(payment_key_nonce, 0), wallet_id, secrets_profile, secrets_account_id "
+		"FROM execution_requests WHERE request_id = $1::bigint AND is_https_call "
+		"AND call_id IS NOT NULL AND payment_key_owner IS NOT NULL AND project_id IS NOT NULL" },
 };
 const size_t coord_billing_nstmts = sizeof(coord_billing_stmts) / sizeof(coord_billing_stmts[0]);
 
@@ -381,6 +392,42 @@ static json_object *https_payload(const struct coord_call_new *c, int64_t reques
 		json_object_object_add(o, "secrets_ref", sr);
 	}
 	return o;
+}
+
+enum coord_err coord_billing_rebuild_payload(struct coord_db *db, int64_t request_id,
+					     json_object **payload)
+{
+	char rid[24];
+	PGresult *res;
+	*payload = NULL;
+	const char *p[] = { I64TXT(rid, request_id) };
+	enum coord_err e = run(db, B_REBUILD, 1, p, &res);
+	if (e != COORD_OK)
+		return e;
+	if (PQntuples(res) == 1) {
+		char cl[40], dep[40];
+		coord_money_canonical(PQgetvalue(res, 0, 10), (size_t)PQgetlength(res, 0, 10), cl);
+		coord_money_canonical(PQgetvalue(res, 0, 11), (size_t)PQgetlength(res, 0, 11), dep);
+		struct coord_call_new c = {
+			.project_id = PQgetvalue(res, 0, 1),
+			.version_key = val(res, 0, 2),
+			.project_uuid = PQgetvalue(res, 0, 3),
+			.max_instructions = coord_db_i64(res, 0, 4),
+			.max_memory_mb = coord_db_i64(res, 0, 5),
+			.max_execution_seconds = coord_db_i64(res, 0, 6),
+			.input_json = PQgetvalue(res, 0, 7),
+			.owner = PQgetvalue(res, 0, 8),
+			.compute_limit = cl,
+			.deposit = dep,
+			.nonce = coord_db_i64(res, 0, 12),
+			.wallet_id = val(res, 0, 13),
+			.secrets_profile = val(res, 0, 14),
+			.secrets_account_id = val(res, 0, 15),
+		};
+		*payload = https_payload(&c, request_id, PQgetvalue(res, 0, 9));
+	}
+	PQclear(res);
+	return COORD_OK;
 }
 
 enum coord_err coord_billing_call_create(struct coord_db *db, struct coord_redis *redis,

@@ -91,6 +91,14 @@ enum coord_err coord_billing_call_create(struct coord_db *db, struct coord_redis
 					 bool *insufficient, char available[static 40]);
 
 /*
+ * The HTTPS item of a stored HTTPS request (SPEC §3.1.2 "Rebuild": limits
+ * default to 1 000 000 000 instructions, 128 MB, 60 s), in a new *payload
+ * (caller puts it); NULL when request_id is no complete HTTPS request.
+ */
+enum coord_err coord_billing_rebuild_payload(struct coord_db *db, int64_t request_id,
+					     json_object **payload);
+
+/*
  * The result shape of SPEC §3.3.2 in a new *out (caller puts it); *pending
  * tells whether the call is still pending. owner NULL: any key's call.
  * COORD_ERR_NOT_FOUND: unknown, or a call of another (owner, nonce).

@@ -15,7 +15,8 @@ enum coord_err coord_callreq_payment_key(const char *v, size_t len, struct coord
 	if (!c2)
 		return COORD_ERR_INVALID;
 	size_t olen = (size_t)(c1 - v);
-	if (olen == 0 || olen >= sizeof(out->owner) || !coord_utf8_valid(v, olen) ||
+	if (olen == 0 || olen >= sizeof(out->owner) || memchr(v, '\0', olen) ||
+	    !coord_utf8_valid(v, olen) ||
 	    coord_utf8_chars(v, olen) > 64)
 		return COORD_ERR_INVALID;
 	const char *n = c1 + 1;

@@ -740,6 +740,9 @@ enum coord_err coord_jobs_reap_in_tx(struct coord_db *db, const struct coord_con
 		goto out;
 	if (PQntuples(er) == 1 && strcmp(PQgetvalue(er, 0, 1), "f") == 0)
 		payload = rebuild_payload(er, &arena, request_id);
+	else if (PQntuples(er) == 1 &&
+		 (e = coord_billing_rebuild_payload(db, request_id, &payload)) != COORD_OK)
+		goto out;
 	if (!payload) {
 		*outcome = "failed (request unknown)";
 		static const struct coord_job_failure unknown = { false, true, "dead", "max_attempts" };

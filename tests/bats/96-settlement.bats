@@ -252,3 +252,73 @@ audit_clean() {
 	assert_equal "$(balance ivy.near 1)" "0|0"
 	audit_clean
 }
+
+@test "payment-key-cleanup: stale never-funded keys and old idempotency records go, others stay" {
+	coord_payment_key stale.near 1 0 >/dev/null
+	coord_payment_key stale.near 2 0 >/dev/null
+	coord_payment_key stale.near 3 10 >/dev/null
+	coord_payment_key stale.near 4 0 >/dev/null
+	coord_psql "UPDATE payment_keys SET created_at = now() - interval '2 days' WHERE owner = 'stale.near';
+		INSERT INTO payment_key_balances (owner, nonce) VALUES ('stale.near', 1);
+		INSERT INTO payment_key_balances (owner, nonce, last_used_at) VALUES ('stale.near', 4, now());
+		INSERT INTO idempotency_keys (owner, nonce, idem_key, fingerprint, state, created_at)
+		VALUES ('x.near', 1, 'old', repeat('a', 64), 'done', now() - interval '2 days'),
+		       ('x.near', 1, 'new', repeat('a', 64), 'done', now())"
+	run "$COORD_BUILD_DIR/bin/payment-key-cleanup" --verbose
+	assert_success
+	assert_output "payment-key-cleanup: expired 0 call(s), deleted 2 stale key(s), deleted 1 idempotency record(s)"
+	assert_equal "$(coord_psql "SELECT string_agg(nonce::text, ',' ORDER BY nonce) FROM payment_keys WHERE owner = 'stale.near'")" "3,4"
+	assert_equal "$(coord_psql "SELECT string_agg(nonce::text, ',' ORDER BY nonce) FROM payment_key_balances WHERE owner = 'stale.near'")" "4"
+	assert_equal "$(coord_psql "SELECT string_agg(idem_key, ',') FROM idempotency_keys")" "new"
+}
+
+@test "reaper B.2 rebuilds the HTTPS item of a call whose item is gone" {
+	key=$(coord_payment_key jay.near 1 50000)
+	call "$key" 2000 0 '{"input":{"q":"x"},"async":true,"resource_limits":{"max_memory_mb":64}}'
+	id=$(jq -r .call_id <<<"$body")
+	rid=$(coord_psql "SELECT request_id FROM https_calls WHERE call_id = '$id'")
+	original=$(coord_psql "SELECT payload FROM queue_items WHERE call_id = '$id'")
+	job=$(coord_psql "INSERT INTO jobs (request_id, data_id, job_type, status, lease_id, lease_expires_at,
+		attempts) VALUES ($rid, '$id', 'execute', 'in_progress', gen_random_uuid(),
+		now() - interval '1 minute', 1) RETURNING job_id")
+	coord_psql "DELETE FROM queue_items WHERE call_id = '$id'"
+	run "$COORD_BUILD_DIR/bin/coord-reap" --quiet
+	assert_success
+	assert_equal "$(coord_psql "SELECT status FROM jobs WHERE job_id = $job")" pending
+	assert_equal "$(coord_psql "SELECT queue || '/' || state FROM queue_items WHERE call_id = '$id'")" execute/queued
+	rebuilt=$(coord_psql "SELECT payload FROM queue_items WHERE call_id = '$id'")
+	assert_equal "$rebuilt" "$original"
+	assert_equal "$(callrow "$id")" "pending|-|-|-|-|f"
+}
+
+@test "ledger under concurrency: 100 parallel calls on one key, racing completions, expiry, audit clean" {
+	key=$(coord_payment_key many.near 1 1000000)
+	# xargs puts each number into the body: input {"i":N}
+	seq 100 | xargs -P 10 -I{} curl -s -o /dev/null -X POST "$BASE_URL/call/dev.near/app" \
+		-H "X-Payment-Key: $key" -H 'X-Compute-Limit: 2000' -H 'X-Attached-Deposit: 300' \
+		-H 'Content-Type: application/json' --data-binary '{"input":{"i":{}},"async":true}'
+	assert_equal "$(coord_psql "SELECT count(*) FROM https_calls WHERE owner = 'many.near'")" 100
+	assert_equal "$(balance many.near 1)" "0|230000"
+	# two racing completions for each of 80 calls (success or failure by parity), 20 left to expire
+	coord_psql "SELECT call_id, row_number() OVER (ORDER BY call_id) FROM https_calls
+		WHERE owner = 'many.near' ORDER BY call_id LIMIT 80" -F' ' >"$BATS_TEST_TMPDIR/calls"
+	while read -r id n; do
+		s=$([[ $((n % 2)) == 0 ]] && echo true || echo false)
+		for r in 1 2; do
+			printf '{"call_id":"%s","success":%s,"instructions":%d,"time_ms":%d,"refund_usd":%d}\n' \
+				"$id" "$s" $((n * 1000000)) $((n * 37 + r)) $((n * 3))
+		done
+	done <"$BATS_TEST_TMPDIR/calls" >"$BATS_TEST_TMPDIR/bodies"
+	tr '\n' '\0' <"$BATS_TEST_TMPDIR/bodies" | xargs -0 -P 10 -I{} curl -s -o /dev/null -X POST \
+		"$BASE_URL/https-calls/complete" -H "Authorization: Bearer $TOKEN" \
+		-H 'Content-Type: application/json' --data-binary {}
+	assert_equal "$(coord_psql "SELECT count(*) FROM payment_key_usage WHERE owner = 'many.near'")" 80
+	coord_psql "UPDATE https_calls SET created_at = now() - interval '1 hour' WHERE owner = 'many.near'
+		AND status = 'pending'"
+	run "$COORD_BUILD_DIR/bin/payment-key-cleanup" --verbose
+	assert_output "payment-key-cleanup: expired 20 call(s), deleted 0 stale key(s), deleted 0 idempotency record(s)"
+	assert_equal "$(coord_psql "SELECT reserved = 0 AND spent = (SELECT sum(charged) FROM payment_key_usage
+		WHERE owner = 'many.near') FROM payment_key_balances WHERE owner = 'many.near'")" t
+	assert_equal "$(coord_psql "SELECT count(*) FROM https_calls WHERE owner = 'many.near' AND status = 'pending'")" 0
+	audit_clean
+}
