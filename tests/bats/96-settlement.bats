@@ -290,3 +290,35 @@ audit_clean() {
 	assert_equal "$rebuilt" "$original"
 	assert_equal "$(callrow "$id")" "pending|-|-|-|-|f"
 }
+
+@test "ledger under concurrency: 100 parallel calls on one key, racing completions, expiry, audit clean" {
+	key=$(coord_payment_key many.near 1 1000000)
+	# xargs puts each number into the body: input {"i":N}
+	seq 100 | xargs -P 10 -I{} curl -s -o /dev/null -X POST "$BASE_URL/call/dev.near/app" \
+		-H "X-Payment-Key: $key" -H 'X-Compute-Limit: 2000' -H 'X-Attached-Deposit: 300' \
+		-H 'Content-Type: application/json' --data-binary '{"input":{"i":{}},"async":true}'
+	assert_equal "$(coord_psql "SELECT count(*) FROM https_calls WHERE owner = 'many.near'")" 100
+	assert_equal "$(balance many.near 1)" "0|230000"
+	# two racing completions for each of 80 calls (success or failure by parity), 20 left to expire
+	coord_psql "SELECT call_id, row_number() OVER (ORDER BY call_id) FROM https_calls
+		WHERE owner = 'many.near' ORDER BY call_id LIMIT 80" -F' ' >"$BATS_TEST_TMPDIR/calls"
+	while read -r id n; do
+		s=$([[ $((n % 2)) == 0 ]] && echo true || echo false)
+		for r in 1 2; do
+			printf '{"call_id":"%s","success":%s,"instructions":%d,"time_ms":%d,"refund_usd":%d}\n' \
+				"$id" "$s" $((n * 1000000)) $((n * 37 + r)) $((n * 3))
+		done
+	done <"$BATS_TEST_TMPDIR/calls" >"$BATS_TEST_TMPDIR/bodies"
+	tr '\n' '\0' <"$BATS_TEST_TMPDIR/bodies" | xargs -0 -P 10 -I{} curl -s -o /dev/null -X POST \
+		"$BASE_URL/https-calls/complete" -H "Authorization: Bearer $TOKEN" \
+		-H 'Content-Type: application/json' --data-binary {}
+	assert_equal "$(coord_psql "SELECT count(*) FROM payment_key_usage WHERE owner = 'many.near'")" 80
+	coord_psql "UPDATE https_calls SET created_at = now() - interval '1 hour' WHERE owner = 'many.near'
+		AND status = 'pending'"
+	run "$COORD_BUILD_DIR/bin/payment-key-cleanup" --verbose
+	assert_output "payment-key-cleanup: expired 20 call(s), deleted 0 stale key(s), deleted 0 idempotency record(s)"
+	assert_equal "$(coord_psql "SELECT reserved = 0 AND spent = (SELECT sum(charged) FROM payment_key_usage
+		WHERE owner = 'many.near') FROM payment_key_balances WHERE owner = 'many.near'")" t
+	assert_equal "$(coord_psql "SELECT count(*) FROM https_calls WHERE owner = 'many.near' AND status = 'pending'")" 0
+	audit_clean
+}
