@@ -82,6 +82,13 @@ bool worker_resource_limits(struct coord_req *r, json_object *obj, int64_t *max_
  * JSON integer, canonical in buf; *refund NULL when absent. False after 422.
  */
 bool worker_refund_usd(struct coord_req *r, char buf[static 39], const char **refund);
+
+/*
+ * The TEE-session gate of SPEC §1.6 (callers check REQUIRE_TEE_SESSION): true when the
+ * request's X-TEE-Session is a valid session of its token; otherwise the reply is sent
+ * (STATUS tee_session_required, or the backend error) and false returned.
+ */
+bool worker_tee_session_present(struct coord_req *r, int status);
 /* The value of an optional string field, or NULL. */
 const char *worker_opt(const struct coord_value *v);
 

@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "coord_billing.h"
-#include "coord_tee.h"
 #include "worker.h"
 #include "banned.h"
 
@@ -26,19 +25,8 @@ void worker_https_complete(struct coord_req *r)
 	memset(&s, 0, sizeof(s));
 	if (!worker_refund_usd(r, refund, &s.refund_usd))
 		return;
-	if (r->cfg->require_tee_session) {
-		bool valid;
-		enum coord_err e = coord_tee_session_valid(r->db, coord_req_getparam(r, "HTTP_X_TEE_SESSION"),
-							   r->token_hash, &valid);
-		if (e != COORD_OK) {
-			coord_reply_backend_error(r, e);
-			return;
-		}
-		if (!valid) {
-			coord_reply_error(r, 403, "tee_session_required", "A valid TEE session is required");
-			return;
-		}
-	}
+	if (r->cfg->require_tee_session && !worker_tee_session_present(r, 403))
+		return;
 	json_object *output = NULL;
 	if (json_object_object_get_ex(r->json, "output", &output) && output)
 		s.output_json = coord_json_text(output, NULL);

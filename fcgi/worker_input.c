@@ -1,6 +1,7 @@
 /* Body pieces shared by several worker routes. */
 #include <string.h>
 
+#include "coord_tee.h"
 #include "coord_wasmcache.h"
 #include "worker.h"
 #include "banned.h"
@@ -86,4 +87,18 @@ bool worker_resource_limits(struct coord_req *r, json_object *obj, int64_t *max_
 	*max_memory_mb = v[1].i;
 	*max_execution_seconds = v[2].i;
 	return true;
+}
+
+bool worker_tee_session_present(struct coord_req *r, int status)
+{
+	bool valid;
+	enum coord_err e = coord_tee_session_valid(r->db, coord_req_getparam(r, "HTTP_X_TEE_SESSION"),
+						   r->token_hash, &valid);
+	if (e != COORD_OK) {
+		coord_reply_backend_error(r, e);
+		return false;
+	}
+	if (!valid)
+		coord_reply_error(r, status, "tee_session_required", "A valid TEE session is required");
+	return valid;
 }

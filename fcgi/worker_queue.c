@@ -6,7 +6,6 @@
 #include "coord_jobs.h"
 #include "coord_parse.h"
 #include "coord_queue.h"
-#include "coord_tee.h"
 #include "worker.h"
 #include "banned.h"
 
@@ -248,19 +247,8 @@ void worker_jobs_claim(struct coord_req *r)
 				  "capabilities must include compilation or execution");
 		return;
 	}
-	if (r->cfg->require_tee_session && c.can_execute) {
-		bool valid;
-		enum coord_err e = coord_tee_session_valid(r->db, coord_req_getparam(r, "HTTP_X_TEE_SESSION"),
-							   r->token_hash, &valid);
-		if (e != COORD_OK) {
-			coord_reply_backend_error(r, e);
-			return;
-		}
-		if (!valid) {
-			coord_reply_error(r, 401, "tee_session_required", "A valid TEE session is required");
-			return;
-		}
-	}
+	if (r->cfg->require_tee_session && c.can_execute && !worker_tee_session_present(r, 401))
+		return;
 	c.request_id = v[REQ].i;
 	c.data_id = v[DATA].s;
 	c.worker_id = v[WORKER].s;

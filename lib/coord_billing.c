@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "coord_billing.h"
+#include "coord_executions.h"
 #include "coord_idem.h"
 #include "coord_int.h"
 #include "coord_jobs.h"
@@ -364,12 +365,9 @@ static json_object *https_payload(const struct coord_call_new *c, int64_t reques
 	json_object_object_add(o, "version_key",
 			       c->version_key ? json_object_new_string(c->version_key) : NULL);
 	json_object_object_add(o, "project_uuid", json_object_new_string(c->project_uuid));
-	json_object *rl = json_object_new_object();
-	json_object_object_add(rl, "max_instructions", json_object_new_int64(c->max_instructions));
-	json_object_object_add(rl, "max_memory_mb", json_object_new_int64(c->max_memory_mb));
-	json_object_object_add(rl, "max_execution_seconds",
-			       json_object_new_int64(c->max_execution_seconds));
-	json_object_object_add(o, "resource_limits", rl);
+	json_object_object_add(o, "resource_limits",
+			       coord_resource_limits_json(c->max_instructions, c->max_memory_mb,
+							  c->max_execution_seconds));
 	json_object_object_add(o, "input_data", json_object_new_string(c->input_json));
 	json_object_object_add(o, "response_format", json_object_new_string("Json"));
 	json_object *ctx = json_object_new_object();

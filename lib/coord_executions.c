@@ -125,6 +125,16 @@ static bool reserved(const char *key)
 	return false;
 }
 
+json_object *coord_resource_limits_json(int64_t max_instructions, int64_t max_memory_mb,
+					int64_t max_execution_seconds)
+{
+	json_object *rl = json_object_new_object();
+	json_object_object_add(rl, "max_instructions", json_object_new_int64(max_instructions));
+	json_object_object_add(rl, "max_memory_mb", json_object_new_int64(max_memory_mb));
+	json_object_object_add(rl, "max_execution_seconds", json_object_new_int64(max_execution_seconds));
+	return rl;
+}
+
 json_object *coord_execution_payload(const struct coord_exec_create *c)
 {
 	json_object *o = json_object_new_object();
@@ -132,12 +142,9 @@ json_object *coord_execution_payload(const struct coord_exec_create *c)
 	json_object_object_add(o, "data_id", json_object_new_string(c->data_id));
 	json_object_object_add(o, "code_source", code_source_json(&c->cs));
 
-	json_object *rl = json_object_new_object();
-	json_object_object_add(rl, "max_instructions", json_object_new_int64(c->max_instructions));
-	json_object_object_add(rl, "max_memory_mb", json_object_new_int64(c->max_memory_mb));
-	json_object_object_add(rl, "max_execution_seconds",
-			       json_object_new_int64(c->max_execution_seconds));
-	json_object_object_add(o, "resource_limits", rl);
+	json_object_object_add(o, "resource_limits",
+			       coord_resource_limits_json(c->max_instructions, c->max_memory_mb,
+							  c->max_execution_seconds));
 	json_object_object_add(o, "input_data", json_object_new_string(c->input_data));
 	if (c->secrets_profile) {
 		json_object *s = json_object_new_object();

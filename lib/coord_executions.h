@@ -53,6 +53,10 @@ struct coord_exec_create {
 /* Repository normalisation of SPEC §3.2.1, allocated from arena. */
 const char *coord_repo_normalise(struct coord_arena *arena, const char *repo);
 
+/* The resource_limits object of a queue item payload (SPEC §3.1.2; caller puts it). */
+json_object *coord_resource_limits_json(int64_t max_instructions, int64_t max_memory_mb,
+					int64_t max_execution_seconds);
+
 /* The blockchain item payload of SPEC §3.1.2 (caller puts it). */
 json_object *coord_execution_payload(const struct coord_exec_create *c);
 

@@ -100,6 +100,20 @@ static bool idle_connection_alive(redisContext *ctx)
 	return poll(&p, 1, 0) == 0;
 }
 
+/* An open connection (a dead idle one is dropped and reopened) with TIMEOUT_MS set. */
+static bool connection_for(struct coord_redis *r, int timeout_ms)
+{
+	if (r->ctx && !idle_connection_alive(r->ctx))
+		drop(r);
+	if (!r->ctx && !open_ctx(r))
+		return false;
+	if (timeout_ms != r->timeout_ms) {
+		redisSetTimeout(r->ctx, tv_ms(timeout_ms));
+		r->timeout_ms = timeout_ms;
+	}
+	return true;
+}
+
 /*
  * One attempt: NULL when the connection is (or just went) down, which drops
  * it; *sent tells whether the command reached a connection at all.
@@ -108,14 +122,8 @@ static redisReply *attempt(struct coord_redis *r, int timeout_ms, bool *sent, co
 			   va_list ap)
 {
 	*sent = false;
-	if (r->ctx && !idle_connection_alive(r->ctx))
-		drop(r);
-	if (!r->ctx && !open_ctx(r))
+	if (!connection_for(r, timeout_ms))
 		return NULL;
-	if (timeout_ms != r->timeout_ms) {
-		redisSetTimeout(r->ctx, tv_ms(timeout_ms));
-		r->timeout_ms = timeout_ms;
-	}
 	*sent = true;
 	redisReply *rep = redisvCommand(r->ctx, fmt, ap);
 	if (!rep) {
@@ -149,14 +157,8 @@ static redisReply *attempt_pipeline(struct coord_redis *r, int timeout_ms, bool 
 				    size_t ncmds, const struct coord_redis_cmd *cmds)
 {
 	*sent = false;
-	if (r->ctx && !idle_connection_alive(r->ctx))
-		drop(r);
-	if (!r->ctx && !open_ctx(r))
+	if (!connection_for(r, timeout_ms))
 		return NULL;
-	if (timeout_ms != r->timeout_ms) {
-		redisSetTimeout(r->ctx, tv_ms(timeout_ms));
-		r->timeout_ms = timeout_ms;
-	}
 	for (size_t i = 0; i < ncmds; i++)
 		if (redisAppendCommandArgv(r->ctx, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) !=
 		    REDIS_OK)
