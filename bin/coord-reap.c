@@ -12,11 +12,7 @@ static const char usage[] =
 	"Requeues or gives up items and jobs whose leases have passed, and deletes closed\n"
 	"queue items older than 7 days.\n"
 	"  -n, --dry-run        report what would change, change nothing\n"
-	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"
-	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"
-	"  -q, --quiet          print nothing on success (the default)\n"
-	"  -v, --verbose        print one summary line\n"
-	"  -h, --help, -V, --version\n";
+	COORD_CLI_MAINT_OPTIONS_USAGE;
 
 int main(int argc, char **argv)
 {

@@ -15,11 +15,7 @@ static const char usage[] =
 	"  --queue Q            one queue, or all (the default)\n"
 	"  --reset              replace each list with the ids of its queued items\n"
 	"  -n, --dry-run        print what would be pushed, change nothing\n"
-	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"
-	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"
-	"  -q, --quiet          print nothing on success (the default)\n"
-	"  -v, --verbose        print one summary line\n"
-	"  -h, --help, -V, --version\n";
+	COORD_CLI_MAINT_OPTIONS_USAGE;
 
 int main(int argc, char **argv)
 {

@@ -11,11 +11,7 @@ static const char usage[] =
 	"Settles HTTPS calls pending for more than HTTPS_CALL_TIMEOUT_SECONDS + 60 s (released,\n"
 	"nothing charged), deletes never-funded keys older than PAYMENT_KEY_STALE_SECONDS and\n"
 	"Idempotency-Key records older than IDEMPOTENCY_TTL_SECONDS.\n"
-	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"
-	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"
-	"  -q, --quiet          print nothing on success (the default)\n"
-	"  -v, --verbose        print one summary line\n"
-	"  -h, --help, -V, --version\n";
+	COORD_CLI_MAINT_OPTIONS_USAGE;
 
 int main(int argc, char **argv)
 {

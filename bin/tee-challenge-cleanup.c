@@ -11,11 +11,7 @@ static const char usage[] =
 	"Deletes challenges older than an hour, deactivates expired sessions and deletes\n"
 	"sessions that expired more than 7 days ago.\n"
 	"  -n, --dry-run        count what would change, change nothing\n"
-	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"
-	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"
-	"  -q, --quiet          print nothing on success (the default)\n"
-	"  -v, --verbose        print one summary line\n"
-	"  -h, --help, -V, --version\n";
+	COORD_CLI_MAINT_OPTIONS_USAGE;
 
 int main(int argc, char **argv)
 {

@@ -15,11 +15,7 @@ static const char usage[] =
 	"  --max-bytes N        cap in bytes (default WASM_CACHE_MAX_SIZE_BYTES, else _GB); 0 = none\n"
 	"  --verify             re-hash every file; delete those that do not match\n"
 	"  -n, --dry-run        print what would be deleted, change nothing\n"
-	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"
-	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"
-	"  -q, --quiet          print nothing on success (the default)\n"
-	"  -v, --verbose        print one summary line\n"
-	"  -h, --help, -V, --version\n";
+	COORD_CLI_MAINT_OPTIONS_USAGE;
 
 int main(int argc, char **argv)
 {

@@ -29,6 +29,14 @@ struct coord_cli {
 	{ "config", required_argument, NULL, 'c' },         \
 	{ "quiet", no_argument, NULL, 'q' },                \
 	{ "verbose", no_argument, NULL, 'v' }
+/* The usage lines of COORD_CLI_LONG shared by the maintenance programs (SPEC §6.1); the
+ * last string of their usage text. */
+#define COORD_CLI_MAINT_OPTIONS_USAGE                                                      \
+	"  -d, --database-url   PostgreSQL connection string (overrides DATABASE_URL)\n"     \
+	"  -c, --config FILE    configuration file (instead of COORD_CONFIG)\n"              \
+	"  -q, --quiet          print nothing on success (the default)\n"                    \
+	"  -v, --verbose        print one summary line\n"                                    \
+	"  -h, --help, -V, --version\n"
 /* For the programs that take -n (add "n" to their short options too). */
 #define COORD_CLI_DRY_RUN { "dry-run", no_argument, NULL, 'n' }
 
