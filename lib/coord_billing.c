@@ -321,25 +321,38 @@ out:
 	return e;
 }
 
-enum coord_err coord_billing_settle(struct coord_db *db, struct coord_redis *redis,
-				    const struct coord_config *cfg, const char *call_id,
-				    const struct coord_settlement *s, bool *finalized)
+static enum coord_err settle_tx(struct coord_db *db, const struct coord_config *cfg,
+				const char *call_id, const struct coord_settlement *s,
+				struct coord_pushes *pushes, bool *finalized)
 {
-	struct coord_pushes pushes = { 0 };
-	*finalized = false;
+	memset(pushes, 0, sizeof(*pushes));
 	enum coord_err e = coord_db_begin(db);
 	if (e != COORD_OK)
 		return e;
-	e = coord_billing_settle_in_tx(db, cfg, call_id, s, &pushes, finalized);
+	e = coord_billing_settle_in_tx(db, cfg, call_id, s, pushes, finalized);
 	if (e == COORD_OK)
 		e = coord_db_commit(db);
 	if (e != COORD_OK) {
 		coord_db_rollback(db);
 		*finalized = false;
-		return e;
 	}
-	coord_queue_push(db, redis, cfg, &pushes);
-	return COORD_OK;
+	return e;
+}
+
+enum coord_err coord_billing_settle(struct coord_db *db, struct coord_redis *redis,
+				    const struct coord_config *cfg, const char *call_id,
+				    const struct coord_settlement *s, bool *finalized)
+{
+	struct coord_pushes pushes;
+	enum coord_err e;
+	int attempts = 0;
+	/* a settlement racing the reaper's for one call may deadlock: it runs again */
+	do
+		e = settle_tx(db, cfg, call_id, s, &pushes, finalized);
+	while (coord_db_retry(db, e, &attempts));
+	if (e == COORD_OK)
+		coord_queue_push(db, redis, cfg, &pushes);
+	return e;
 }
 
 void coord_billing_wake(struct coord_redis *redis, const char *call_id)

@@ -57,7 +57,7 @@ enum coord_err coord_billing_settle_in_tx(struct coord_db *db, const struct coor
 					  const char *call_id, const struct coord_settlement *s,
 					  struct coord_pushes *pushes, bool *finalized);
 
-/* F in its own transaction, with the wake-up after the commit. */
+/* F in its own transaction (run again after a deadlock), with the wake-up after the commit. */
 enum coord_err coord_billing_settle(struct coord_db *db, struct coord_redis *redis,
 				    const struct coord_config *cfg, const char *call_id,
 				    const struct coord_settlement *s, bool *finalized);

@@ -268,8 +268,7 @@ static enum coord_err exec_once(struct coord_db *db, const struct coord_stmt *st
 		return COORD_ERR_UNAVAILABLE;
 	}
 	/* 23xxx integrity violations and 40001/40P01 are answers, not bugs */
-	bool conflict = strncmp(db->sqlstate, "23", 2) == 0 || strcmp(db->sqlstate, "40001") == 0 ||
-			strcmp(db->sqlstate, "40P01") == 0;
+	bool conflict = strncmp(db->sqlstate, "23", 2) == 0 || coord_db_transient(db);
 	/* 22003: a sum that does not fit its NUMERIC(38,0) column (SPEC §1.4) */
 	bool overflow = strcmp(db->sqlstate, "22003") == 0;
 	if (!conflict && !overflow)
@@ -298,7 +297,7 @@ static enum coord_err simple(struct coord_db *db, const char *sql)
 		drop(db);
 		return COORD_ERR_UNAVAILABLE;
 	}
-	return strcmp(db->sqlstate, "40001") == 0 ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
+	return coord_db_transient(db) ? COORD_ERR_CONFLICT : COORD_ERR_INTERNAL;
 }
 
 /*
@@ -401,6 +400,27 @@ void coord_db_rollback(struct coord_db *db)
 const char *coord_db_sqlstate(const struct coord_db *db)
 {
 	return db->sqlstate;
+}
+
+bool coord_db_transient(const struct coord_db *db)
+{
+	return strcmp(db->sqlstate, "40P01") == 0 || strcmp(db->sqlstate, "40001") == 0;
+}
+
+bool coord_db_retry(struct coord_db *db, enum coord_err e, int *attempts)
+{
+	if (e != COORD_ERR_CONFLICT || !coord_db_transient(db))
+		return false;
+	const char *what = strcmp(db->sqlstate, "40P01") == 0 ? "deadlock" : "serialization failure";
+	coord_db_rollback(db);
+	if (++*attempts >= COORD_DB_TX_ATTEMPTS) {
+		coord_log(COORD_LOG_ERROR, "database: transaction ended by a %s %d times; given up",
+			  what, *attempts);
+		return false;
+	}
+	coord_log(COORD_LOG_INFO, "database: transaction ended by a %s; run again", what);
+	db->sqlstate[0] = '\0';
+	return true;
 }
 
 int64_t coord_db_take_ms(struct coord_db *db)

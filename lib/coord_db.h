@@ -118,6 +118,22 @@ void coord_db_rollback(struct coord_db *db);
 
 /* SQLSTATE of the last failed statement ("" if none). */
 const char *coord_db_sqlstate(const struct coord_db *db);
+/*
+ * Whether the last statement failed with a deadlock (40P01) or a
+ * serialization failure (40001): PostgreSQL rolled its transaction back,
+ * and the whole transaction may be run again from its BEGIN.
+ */
+bool coord_db_transient(const struct coord_db *db);
+/*
+ * Whether a transaction that ended with e is to be run again: e is the
+ * COORD_ERR_CONFLICT of a deadlock or serialization failure and fewer than
+ * COORD_DB_TX_ATTEMPTS runs were made (*attempts counts them, start at 0).
+ * Rolls back and logs a warning (an error when it gives up). Usage:
+ *	int attempts = 0;
+ *	do e = one_transaction(db, ...); while (coord_db_retry(db, e, &attempts));
+ */
+#define COORD_DB_TX_ATTEMPTS 3
+bool coord_db_retry(struct coord_db *db, enum coord_err e, int *attempts);
 /* Milliseconds spent in the database since the last call (request logs). */
 int64_t coord_db_take_ms(struct coord_db *db);
 /* Runs a whole script (migrations) in the simple protocol. */

@@ -631,21 +631,36 @@ out:
 	return e;
 }
 
-enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redis,
-				   const struct coord_config *cfg, const struct coord_completion *c)
+static enum coord_err complete_tx(struct coord_db *db, const struct coord_config *cfg,
+				  const struct coord_completion *c, struct coord_pushes *pushes,
+				  bool *compile)
 {
-	struct coord_pushes pushes = { 0 };
+	memset(pushes, 0, sizeof(*pushes));
+	*compile = false;
 	enum coord_err e = coord_db_begin(db);
 	if (e != COORD_OK)
 		return e;
-	bool compile = false;
-	e = complete_in_tx(db, cfg, c, NULL, &pushes, &compile);
+	e = complete_in_tx(db, cfg, c, NULL, pushes, compile);
 	if (e == COORD_OK)
 		e = coord_db_commit(db);
-	if (e != COORD_OK) {
+	if (e != COORD_OK)
 		coord_db_rollback(db);
+	return e;
+}
+
+enum coord_err coord_jobs_complete(struct coord_db *db, struct coord_redis *redis,
+				   const struct coord_config *cfg, const struct coord_completion *c)
+{
+	struct coord_pushes pushes;
+	bool compile;
+	enum coord_err e;
+	int attempts = 0;
+	/* a completion racing the reaper's for one job may deadlock: it runs again */
+	do
+		e = complete_tx(db, cfg, c, &pushes, &compile);
+	while (coord_db_retry(db, e, &attempts));
+	if (e != COORD_OK)
 		return e;
-	}
 	coord_metrics_job_completed(compile ? "compile" : "execute", c->success);
 	coord_queue_push(db, redis, cfg, &pushes);
 	return COORD_OK;

@@ -121,12 +121,17 @@ static enum coord_err reap_item(struct coord_db *db, struct coord_redis *redis,
 	int64_t job_id = has_job ? strtoll(PQgetvalue(res, 0, 4), NULL, 10) : 0;
 	bool job_pending = has_job && strcmp(PQgetvalue(res, 0, 5), "pending") == 0;
 
+	/* what the report says and counts once the transaction committed */
+	const char *outcome;
+	long *count, *jobs_failed = NULL;
 	if (call_over || (!has_call && has_job && !job_pending)) { /* A.1 */
-		const char *c[] = { item, "done", call_over ? "call_finished" : "superseded" };
+		outcome = call_over ? "call_finished" : "superseded";
+		count = &n->items_closed;
+		const char *c[] = { item, "done", outcome };
 		e = run(db, REAP_ITEM_CLOSE, 3, c, NULL);
-		say(report, "item", item, c[2]);
-		n->items_closed++;
 	} else if (attempts >= cfg->job_max_attempts) { /* A.2 */
+		outcome = "dead (max_attempts)";
+		count = &n->items_dead;
 		const char *c[] = { item, "dead", "max_attempts" };
 		e = run(db, REAP_ITEM_CLOSE, 3, c, NULL);
 		if (e == COORD_OK && has_call) {
@@ -141,26 +146,31 @@ static enum coord_err reap_item(struct coord_db *db, struct coord_redis *redis,
 		} else if (e == COORD_OK && job_pending) {
 			e = coord_jobs_fail_in_tx(db, cfg, job_id, "not claimed: delivery attempts exhausted",
 						  &unclaimed, &pushes);
-			n->jobs_failed++;
+			jobs_failed = &n->jobs_failed;
 		}
-		if (e == COORD_ERR_CONFLICT) { /* a claim took the job over meanwhile: it wins */
+		if (e == COORD_ERR_CONFLICT && !coord_db_transient(db)) {
+			/* a claim took the job over meanwhile: it wins */
 			coord_db_rollback(db);
 			e = COORD_OK;
 			goto out;
 		}
-		say(report, "item", item, "dead (max_attempts)");
-		n->items_dead++;
 	} else { /* A.3 */
+		outcome = "requeued";
+		count = &n->items_requeued;
 		e = run(db, REAP_ITEM_REQUEUE, 1, p, NULL);
 		pushes.ids[0].q = q;
 		pushes.ids[0].item_id = strtoll(item, NULL, 10);
 		pushes.ids[0].front = true;
 		pushes.n = 1;
-		say(report, "item", item, "requeued");
-		n->items_requeued++;
 	}
 	if (e == COORD_OK)
 		e = finish(db, redis, cfg, dry_run, &pushes);
+	if (e == COORD_OK) {
+		say(report, "item", item, outcome);
+		++*count;
+		if (jobs_failed)
+			++*jobs_failed;
+	}
 out:
 	if (e != COORD_OK)
 		coord_db_rollback(db);
@@ -180,21 +190,22 @@ static enum coord_err reap_job(struct coord_db *db, struct coord_redis *redis,
 		return e;
 	e = coord_jobs_reap_in_tx(db, cfg, strtoll(job, NULL, 10), cfg->job_max_attempts, &pushes,
 				  &outcome);
-	if (e == COORD_ERR_CONFLICT) {
+	if (e == COORD_ERR_CONFLICT && !coord_db_transient(db)) { /* claimed or locked meanwhile */
 		coord_db_rollback(db);
 		return COORD_OK;
 	}
-	if (e == COORD_OK) {
-		say(report, "job", job, outcome);
-		if (strcmp(outcome, "requeued") == 0)
-			n->jobs_requeued++;
-		else
-			n->jobs_failed++;
+	if (e == COORD_OK)
 		e = finish(db, redis, cfg, dry_run, &pushes);
-	}
-	if (e != COORD_OK)
+	if (e != COORD_OK) {
 		coord_db_rollback(db);
-	return e;
+		return e;
+	}
+	say(report, "job", job, outcome);
+	if (strcmp(outcome, "requeued") == 0)
+		n->jobs_requeued++;
+	else
+		n->jobs_failed++;
+	return COORD_OK;
 }
 
 /* C under -n: an item that the retention would delete. */
@@ -227,10 +238,17 @@ static enum coord_err each_candidate(struct coord_db *db, int select,
 		if (e != COORD_OK)
 			return e;
 		int rows = PQntuples(res);
-		for (int i = 0; i < rows && e == COORD_OK; i++)
-			e = coord_maint_interrupted()
-				? COORD_ERR_CONFLICT
-				: handle(db, redis, cfg, PQgetvalue(res, i, 0), dry_run, report, n);
+		for (int i = 0; i < rows && e == COORD_OK; i++) {
+			if (coord_maint_interrupted()) {
+				e = COORD_ERR_CONFLICT;
+				break;
+			}
+			/* a row racing a worker's completion may deadlock: it runs again */
+			int attempts = 0;
+			do
+				e = handle(db, redis, cfg, PQgetvalue(res, i, 0), dry_run, report, n);
+			while (coord_db_retry(db, e, &attempts));
+		}
 		if (rows)
 			snprintf(after, sizeof(after), "%s", PQgetvalue(res, rows - 1, 0));
 		PQclear(res);

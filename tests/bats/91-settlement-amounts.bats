@@ -268,3 +268,88 @@ released() {
 	assert_equal "$(jq -c '[.total_count, (.earnings | map(.amount))]' <<<"$body")" '[2,["50","200"]]'
 	audit_clean
 }
+
+# ------------------------------------------------------------------ deadlocks
+
+# lock_cycle CALL_ID FIRST SECOND: in a transaction of its own, in the background, takes the
+# lock FIRST of CALL_ID ("item": its queue items, "call": its https_calls row), waits until
+# another backend waits for a lock, half a second more, then asks for SECOND; returns once
+# FIRST is held (CYCLE_PID: the psql, its output in $BATS_TEST_TMPDIR/cycle). Against a
+# settlement that takes the same two locks in the other order, it closes a lock cycle; the
+# settlement waited first, so its deadlock check (deadlock_timeout 1 s) runs first and
+# PostgreSQL aborts the settlement's transaction, not this one.
+lock_cycle() {
+	local cid=$1 sql=() what i
+	for what in "$2" "$3"; do
+		case $what in
+		item) sql+=("SELECT item_id FROM queue_items WHERE call_id = '$cid' FOR UPDATE") ;;
+		call) sql+=("UPDATE https_calls SET call_id = call_id WHERE call_id = '$cid'") ;;
+		esac
+	done
+	psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" >"$BATS_TEST_TMPDIR/cycle" 2>&1 <<-SQL &
+		BEGIN;
+		${sql[0]};
+		DO \$\$ BEGIN
+			FOR i IN 1..400 LOOP
+				EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted);
+				PERFORM pg_sleep(0.025);
+			END LOOP;
+			PERFORM pg_sleep(0.5);
+		END \$\$;
+		${sql[1]};
+		COMMIT;
+	SQL
+	CYCLE_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		[[ $(coord_psql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'DO %'") == 1 ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# lock_cycle_end: the lock_cycle's psql succeeded (its output shown if not)
+lock_cycle_end() {
+	wait "$CYCLE_PID" || { cat "$BATS_TEST_TMPDIR/cycle"; return 1; }
+}
+
+@test "a worker's completion that deadlocks is run again: settled once, exact amounts" {
+	bproject e11.near/app >/dev/null
+	local k cid
+	k=$(bkey s11.near 1 100000)
+	acall "$k" e11.near/app -H 'X-Compute-Limit: 5000' -H 'X-Attached-Deposit: 40'
+	cid=$CALL_ID
+	# the reaper's order: the call's item first, then the call; the settlement takes the call
+	# first, then its items (§4.4 steps 1 and 6)
+	lock_cycle "$cid" item call
+	hcomplete "$cid" '"success":true,"output":{"r":1},"instructions":2000000,"time_ms":3000,"refund_usd":"10"'
+	lock_cycle_end
+	assert_equal "$status" 200
+	assert_equal "$body" "{\"call_id\":\"$cid\",\"finalized\":true}"
+	grep -q 'transaction ended by a deadlock; run again' "$COORD_STATE_DIR/fcgi-stderr.log"
+	# compute 1000 + 2 + 3, deposit 40 - refund 10
+	assert_equal "$(call_row "$cid")" "completed|5040|1005|1005|10|-|t|f"
+	assert_equal "$(bal s11.near 1)" "1035|0"
+	assert_equal "$(usage_row "$cid")" "1005|40|10|1035|completed|-|e11.near/app|s11.near:1"
+	assert_equal "$(earn e11.near)" "30|30|true"
+	assert_equal "$(coord_psql "SELECT count(*) FROM earnings_history WHERE call_id = '$cid'")" 1
+	audit_clean
+}
+
+@test "payment-key-cleanup's expiry that deadlocks is run again: exit 0, released once" {
+	bproject e12.near/app >/dev/null
+	local k cid
+	k=$(bkey s12.near 1 100000)
+	acall "$k" e12.near/app -H 'X-Compute-Limit: 3000' -H 'X-Attached-Deposit: 40'
+	cid=$CALL_ID
+	coord_psql "UPDATE https_calls SET created_at = now() - interval '62 seconds' WHERE call_id = '$cid'"
+	lock_cycle "$cid" item call
+	run "$COORD_BUILD_DIR/bin/payment-key-cleanup"
+	lock_cycle_end
+	assert_success
+	assert_output ''
+	assert_equal "$(call_row "$cid")" "failed|3040|-|-|-|Timeout: no result within 61 s|t|f"
+	assert_equal "$(bal s12.near 1)" "0|0"
+	assert_equal "$(usage_row "$cid")" none
+	assert_equal "$(coord_psql "SELECT state || '/' || close_reason FROM queue_items WHERE call_id = '$cid'")" done/call_finished
+	audit_clean
+}
