@@ -231,9 +231,9 @@ static enum coord_err close_item(struct coord_db *db, const char *item, const ch
 	return run(db, J_ITEM_CLOSE, 2, p, NULL);
 }
 
-enum coord_err coord_jobs_claim(struct coord_db *db, struct coord_redis *redis,
-				const struct coord_config *cfg, const struct coord_claim *c,
-				json_object **result)
+static enum coord_err claim_once(struct coord_db *db, struct coord_redis *redis,
+				 const struct coord_config *cfg, const struct coord_claim *c,
+				 json_object **result)
 {
 	char rid[24], lease[24], item[24] = "";
 	struct job_row cj, ej;
@@ -392,6 +392,19 @@ out:
 	PQclear(jobs_res);
 	json_object_put(jobs);
 	json_object_put(pricing);
+	return e;
+}
+
+enum coord_err coord_jobs_claim(struct coord_db *db, struct coord_redis *redis,
+				const struct coord_config *cfg, const struct coord_claim *c,
+				json_object **result)
+{
+	enum coord_err e;
+	int attempts = 0;
+	/* a claim racing the reaper's for one item may deadlock: it runs again */
+	do
+		e = claim_once(db, redis, cfg, c, result);
+	while (coord_db_retry(db, e, &attempts));
 	return e;
 }
 
