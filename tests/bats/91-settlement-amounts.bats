@@ -273,10 +273,10 @@ released() {
 
 # lock_cycle CALL_ID FIRST SECOND: in a transaction of its own, in the background, takes the
 # lock FIRST of CALL_ID ("item": its queue items, "call": its https_calls row), waits until
-# another backend waits for a lock, half a second more, then asks for SECOND; returns once
-# FIRST is held (CYCLE_PID: the psql, its output in $BATS_TEST_TMPDIR/cycle). Against a
-# settlement that takes the same two locks in the other order, it closes a lock cycle; the
-# settlement waited first, so its deadlock check (deadlock_timeout 1 s) runs first and
+# another backend waits for it, then asks for SECOND; returns once FIRST is held (CYCLE_PID:
+# the psql, its output in $BATS_TEST_TMPDIR/cycle). Against a settlement that takes the same
+# two locks in the other order, it closes a lock cycle. The settlement's deadlock check runs
+# after deadlock_timeout (1 s), this transaction's after 10 s (SET LOCAL, as superuser), so
 # PostgreSQL aborts the settlement's transaction, not this one.
 lock_cycle() {
 	local cid=$1 sql=() what i
@@ -288,13 +288,14 @@ lock_cycle() {
 	done
 	psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" >"$BATS_TEST_TMPDIR/cycle" 2>&1 <<-SQL &
 		BEGIN;
+		SET LOCAL deadlock_timeout = '10s';
 		${sql[0]};
 		DO \$\$ BEGIN
 			FOR i IN 1..400 LOOP
-				EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted);
+				EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted
+					AND pg_backend_pid() = ANY (pg_blocking_pids(pid)));
 				PERFORM pg_sleep(0.025);
 			END LOOP;
-			PERFORM pg_sleep(0.5);
 		END \$\$;
 		${sql[1]};
 		COMMIT;
