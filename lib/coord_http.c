@@ -721,6 +721,22 @@ bool coord_shutting_down(void)
 	return atomic_load(&shutting_down);
 }
 
+/*
+ * libfcgi ends a connection with shutdown(), then waits (poll, read) until the web server
+ * closes its end, so that input left unread cannot turn the close into a TCP reset that
+ * destroys the answer in flight. A request whose declared body was read whole has nothing
+ * unread once its end-of-input record is seen (it follows the body at once; with the end
+ * already buffered this costs no system call): such a connection is detached from that wait
+ * and simply closed, three system calls and a round trip through the web server fewer per
+ * request. Without CONTENT_LENGTH (a streamed body) or with the body left unread (an early
+ * error), libfcgi's careful close stays.
+ */
+static bool input_read_to_end(FCGX_Request *req, const struct coord_req *r)
+{
+	return r->body && FCGX_GetParam("CONTENT_LENGTH", req->envp) &&
+	       FCGX_GetChar(req->in) == EOF && FCGX_GetError(req->in) == 0;
+}
+
 static void *thread_main(void *arg)
 {
 	struct thread_ctx *t = arg;
@@ -734,6 +750,8 @@ static void *thread_main(void *arg)
 		if (FCGX_Accept_r(&req) < 0)
 			break;
 		serve_one(t, &io, &r);
+		if (input_read_to_end(&req, &r))
+			FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 		end_request(&r);
 	}
