@@ -160,7 +160,7 @@ static void paykey_balance(struct coord_req *r)
 	int64_t nonce;
 	json_object *view = NULL;
 	if (path_nonce(r, 1, &nonce) && coord_req_db(r))
-		reply_view(r, coord_paykeys_balance(r->db, r->params[0], nonce, false, &view), &view);
+		reply_view(r, coord_paykeys_balance(r->db, r->params[0], nonce, NULL, &view), &view);
 }
 
 static void paykey_usage(struct coord_req *r)

@@ -69,7 +69,7 @@ const struct coord_stmt coord_paykeys_stmts[] = {
 		"coalesce(b.spent, 0)::text, coalesce(b.reserved, 0)::text, "
 		"CASE WHEN k.deleted_at IS NULL THEN " AVAILABLE " ELSE 0 END::text, "
 		COORD_SQL_TS("b.last_used_at") ", coalesce(k.is_grant, false), "
-		"k.owner IS NOT NULL AND k.deleted_at IS NULL "
+		"k.owner IS NOT NULL AND k.deleted_at IS NULL, k.key_hash "
 		"FROM (SELECT $1::text AS owner, $2::bigint AS nonce) q "
 		"LEFT JOIN payment_keys k ON k.owner = q.owner AND k.nonce = q.nonce "
 		"LEFT JOIN payment_key_balances b ON b.owner = k.owner AND b.nonce = k.nonce" },
@@ -195,14 +195,14 @@ enum coord_err coord_paykeys_delete(struct coord_db *db, const char *owner, int6
 }
 
 enum coord_err coord_paykeys_balance(struct coord_db *db, const char *owner, int64_t nonce,
-				     bool with_is_grant, json_object **out)
+				     const char *secret_hash, json_object **out)
 {
 	static const struct coord_col cols[] = {
 		BALANCE_COLS,
 		{ "last_used_at", COORD_COL_STR, false },
 		{ "is_grant", COORD_COL_BOOL, false },
 	};
-	enum { LIVE = NCOLS(cols) };
+	enum { LIVE = NCOLS(cols), KEY_HASH };
 	char n[24];
 	PGresult *res;
 	const char *p[] = { owner, I64TXT(n, nonce) };
@@ -210,10 +210,12 @@ enum coord_err coord_paykeys_balance(struct coord_db *db, const char *owner, int
 	enum coord_err e = run(db, PK_BALANCE, 2, p, &res);
 	if (e != COORD_OK)
 		return e;
-	if (with_is_grant && strcmp(PQgetvalue(res, 0, LIVE), "t") != 0)
+	if (secret_hash && (strcmp(PQgetvalue(res, 0, LIVE), "t") != 0 ||
+			    PQgetlength(res, 0, KEY_HASH) != 64 ||
+			    !coord_ct_equal(PQgetvalue(res, 0, KEY_HASH), secret_hash, 64)))
 		e = COORD_ERR_NOT_FOUND;
 	else
-		*out = coord_row_json(res, 0, cols, with_is_grant ? NCOLS(cols) : NCOLS(cols) - 1);
+		*out = coord_row_json(res, 0, cols, secret_hash ? NCOLS(cols) : NCOLS(cols) - 1);
 	PQclear(res);
 	return e;
 }

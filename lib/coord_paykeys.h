@@ -51,14 +51,16 @@ enum coord_err coord_paykeys_delete(struct coord_db *db, const char *owner, int6
 				    bool *deleted);
 
 /*
- * The balance object of SPEC §3.3.3 (with_is_grant) or §3.4.5, in a new
+ * The balance object of SPEC §3.3.3 (secret_hash given) or §3.4.5, in a new
  * *out (caller puts it): owner, nonce, initial_balance, spent, reserved,
- * available, last_used_at[, is_grant]. with_is_grant: only a live key is
- * reported, else COORD_ERR_NOT_FOUND. Without: a missing key reports zeros
- * and null, a deleted key its stored amounts with available "0".
+ * available, last_used_at[, is_grant]. With secret_hash (hex sha256 of the
+ * key's secret) the key is verified in the same statement: only a live key
+ * whose hash matches is reported, else COORD_ERR_NOT_FOUND. Without: a
+ * missing key reports zeros and null, a deleted key its stored amounts with
+ * available "0".
  */
 enum coord_err coord_paykeys_balance(struct coord_db *db, const char *owner, int64_t nonce,
-				     bool with_is_grant, json_object **out);
+				     const char *secret_hash, json_object **out);
 
 /* The usage page of SPEC §3.4.5 ({"usage":[...],"total","offset","limit"}). */
 enum coord_err coord_paykeys_usage(struct coord_db *db, const char *owner, int64_t nonce,

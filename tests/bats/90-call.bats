@@ -464,6 +464,14 @@ clean_calls() {
 	expect_error 401 invalid_payment_key
 	balance 'alice.near:1'
 	expect_error 400 invalid_payment_key_format
+	# a nonce without a key, and a key deleted after its balance was read, with their owner's secrets
+	balance "alice.near:9:$sa"
+	expect_error 401 invalid_payment_key
+	balance "$ka2"
+	assert_equal "$status" 200
+	coord_psql "UPDATE payment_keys SET deleted_at = now() WHERE owner = 'alice.near' AND nonce = 2"
+	balance "$ka2"
+	expect_error 401 invalid_payment_key
 	req GET /payment-keys/balance
 	expect_error 401 missing_payment_key
 	# spending with a wrong secret
