@@ -128,7 +128,7 @@ bool coord_db_transient(const struct coord_db *db);
  * Whether a transaction that ended with e is to be run again: e is the
  * COORD_ERR_CONFLICT of a deadlock or serialization failure and fewer than
  * COORD_DB_TX_ATTEMPTS runs were made (*attempts counts them, start at 0).
- * Rolls back and logs a warning (an error when it gives up). Usage:
+ * Rolls back and logs an info line (an error line when it gives up). Usage:
  *	int attempts = 0;
  *	do e = one_transaction(db, ...); while (coord_db_retry(db, e, &attempts));
  */
