@@ -172,7 +172,13 @@ sample() {
 	req GET /public/payment-keys/dave-secret.near/77/balance
 	req GET /no/such/path-with-id-4242
 	req GET "/wasm/$cs" -H "Authorization: Bearer $TOKEN"
+	# each request may have been served by another process, each flushing on its own clock:
+	# wait for every route the checks below look for
+	wait_field 'coordinator_http_requests_total{program="public",route="/public/wasm/exists/:checksum",status="200"}' 1
 	wait_field 'coordinator_http_requests_total{program="public",route="/attestations/:job_id",status="404"}' 1
+	wait_field 'coordinator_http_requests_total{program="public",route="/public/users/:account/earnings",status="200"}' 1
+	wait_field 'coordinator_http_requests_total{program="public",route="/public/payment-keys/:owner/:nonce/balance",status="200"}' 1
+	wait_field 'coordinator_http_requests_total{program="public",route="unmatched",status="404"}' 1
 	wait_field 'coordinator_http_request_duration_seconds_count{program="worker",route="/wasm/:checksum"}' 1
 	scrape
 	for secret in "$cs" 987654321 carol-secret dave-secret 4242 metrics-w1 "$TOKEN"; do
