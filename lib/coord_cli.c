@@ -76,7 +76,13 @@ void coord_cli_usage_error(const struct coord_cli *cli, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	fputs(cli->usage, stderr);
+	/* the synopsis only: its "Usage:" line and the indented lines that continue it, so the
+	 * message stays on the screen; the rest is one --help away */
+	const char *end = strchr(cli->usage, '\n');
+	while (end && (end[1] == ' ' || end[1] == '\t'))
+		end = strchr(end + 1, '\n');
+	fprintf(stderr, "%.*s\nTry '%s --help' for more information.\n",
+		end ? (int)(end - cli->usage) : (int)strlen(cli->usage), cli->usage, cli->program);
 	exit(EX_USAGE);
 }
 

@@ -16,7 +16,7 @@
 
 struct coord_cli {
 	const char *program; /* base name of argv[0] */
-	const char *usage;   /* full usage text, printed by --help and on usage errors */
+	const char *usage;   /* full usage text, printed by --help; its synopsis on usage errors */
 	struct coord_config_overrides ov;
 	bool quiet, verbose, dry_run, json;
 };
@@ -52,7 +52,8 @@ void coord_cli_no_operands(const struct coord_cli *cli, int argc, char **argv);
 /* "<program>: <message>" on stderr, then exit(code). */
 void coord_cli_die(const struct coord_cli *cli, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
-/* A usage error: the message and the usage text on stderr, exit 64. */
+/* A usage error: the message, the usage text's synopsis and a pointer to --help on stderr,
+ * exit 64. */
 void coord_cli_usage_error(const struct coord_cli *cli, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 /* Loads the configuration with the flags' overrides, or exits 78. */

@@ -300,6 +300,11 @@ snapshot() {
 	run "$GRANT" -d "$down" --owner a.near --nonce 1
 	assert_failure 64
 	assert_line --index 0 "grant-payment-key: --owner, --nonce and --amount are required"
+	# the synopsis and where the rest is, not the whole --help text
+	assert_line --index 1 --partial "Usage: grant-payment-key --owner OWNER --nonce NONCE --amount AMOUNT"
+	assert_line --index 2 --partial "[-n] [--json]"
+	assert_line --index 3 "Try 'grant-payment-key --help' for more information."
+	assert_equal "${#lines[@]}" 4
 	run "$GRANT" -d "$down" --owner a.near --nonce 1 --amount 1 extra
 	assert_failure 64
 	run "$GRANT" -d "$down" --bogus
