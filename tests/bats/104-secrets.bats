@@ -409,3 +409,35 @@ UPDATE_BODY='{"owner":"carol.near","profile":"default","accessor":{"type":"WasmH
 	sreq pubkey '{"accessor":{"type":"Project","project_id":"a/b"},"owner":"o","secrets_json":"x"}'
 	assert_equal "$status" 200
 }
+
+@test "no log line carries the keystore token, a secret, a blob or a body, in any keystore mode" {
+	# distinctive values in every member a request can carry
+	secret_json='{"API_KEY":"sk-live-never-logged-1"}'
+	blob=$(printf 'blob-never-logged-2' | base64 -w0)
+	pub="{\"accessor\":{\"type\":\"Project\",\"project_id\":\"a/b\"},\"owner\":\"o\",\"secrets_json\":$(jq -Rn --arg s "$secret_json" '$s')}"
+	add="{\"accessor\":{\"type\":\"Project\",\"project_id\":\"a/b\"},\"owner\":\"o\",\"encrypted_secrets_base64\":\"$blob\",\"new_secrets\":[{\"name\":\"NAME_NEVER_LOGGED_3\",\"generation_type\":\"hex32\"}]}"
+	upd=${UPDATE_BODY/c2VjcmV0/$blob}
+	local mode route b
+	for mode in normal error garbage incomplete hangup reject; do
+		keystore_mode "$mode"
+		for route in pubkey add_generated_secret update_user_secrets; do
+			case $route in
+			pubkey) b=$pub ;;
+			add_generated_secret) b=$add ;;
+			*) b=$upd ;;
+			esac
+			sreq "$route" "$b"
+			[[ $status =~ ^(200|4[0-9][0-9]|502)$ ]] || fail "$mode $route: status $status"
+		done
+	done
+	assert_equal "$(keystore_request_count)" 18
+	log=$(tail -c +"$((COORD__LOG_OFFSET + 1))" "$COORD_STATE_DIR/fcgi-stderr.log")
+	# the programs did log these requests (one line each), so the check below looks at them
+	assert_equal "$(grep -c '"path":"/secrets/' <<<"$log")" 18
+	for s in "$KS_TOKEN" sk-live-never-logged-1 "$blob" blob-never-logged-2 NAME_NEVER_LOGGED_3 \
+		ed25519:sig signed_message; do
+		if grep -F -- "$s" <<<"$log" >&2; then
+			fail "a log line carries '$s'"
+		fi
+	done
+}
