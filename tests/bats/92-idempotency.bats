@@ -2,14 +2,15 @@
 # Idempotency-Key on POST /call (SPEC §4.6): syntax, replay byte-identical with
 # Idempotent-Replayed, reuse with another request 422, in flight 409, the stale in-flight
 # rules, failures before the call delete the record, the 504 of a synchronous timeout is
-# stored and replayed.  HTTPS_CALL_TIMEOUT_SECONDS=2, so a synchronous call stays in flight
-# for two seconds and the stale threshold is 62 s (moved in SQL, never waited for).
+# stored and replayed.  HTTPS_CALL_TIMEOUT_SECONDS=6, so a synchronous call stays in flight
+# for six seconds (the in-flight test's steps fit in them on a loaded machine; with 2 s they
+# did not always) and the stale threshold is 66 s (moved in SQL, never waited for).
 
 load ../helpers/coord
 load ../helpers/billing
 
 setup_file() {
-	export NEAR_RPC_URL=off RATE_LIMIT_API_PER_MINUTE=1000000 HTTPS_CALL_TIMEOUT_SECONDS=2
+	export NEAR_RPC_URL=off RATE_LIMIT_API_PER_MINUTE=1000000 HTTPS_CALL_TIMEOUT_SECONDS=6
 	coord_start_stack || return 1
 	billing_init || return 1
 	bproject dev.near/app >/dev/null || return 1
@@ -204,7 +205,7 @@ record() {
 	# younger than HTTPS_CALL_TIMEOUT_SECONDS + 60: still in flight
 	icall "$k" stale "$ASYNC"
 	expect_error 409 idempotency_key_in_flight
-	coord_psql "UPDATE idempotency_keys SET created_at = now() - interval '63 seconds' WHERE owner = 'idem8.near'"
+	coord_psql "UPDATE idempotency_keys SET created_at = now() - interval '67 seconds' WHERE owner = 'idem8.near'"
 	icall "$k" stale "$ASYNC"
 	assert_equal "$status" 200
 	run header Idempotent-Replayed
