@@ -57,6 +57,17 @@ sreq() {
 # the sha256 hex the fake keystore answers as the pubkey of SEED
 pubkey_of() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 
+# ROUTES: the three keystore routes; body_for ROUTE PUBKEY-BODY ADD-BODY UPDATE-BODY prints
+# the body of the three given that ROUTE takes
+ROUTES=(pubkey add_generated_secret update_user_secrets)
+body_for() {
+	case $1 in
+	pubkey) printf '%s' "$2" ;;
+	add_generated_secret) printf '%s' "$3" ;;
+	*) printf '%s' "$4" ;;
+	esac
+}
+
 # ------------------------------------------------------------------ pubkey
 
 @test "pubkey: each accessor's seed goes to the keystore without a token; the answer echoes it" {
@@ -234,13 +245,8 @@ UPDATE_BODY='{"owner":"carol.near","profile":"default","accessor":{"type":"WasmH
 	add='{"accessor":{"type":"Project","project_id":"a/b"},"owner":"o","new_secrets":[{"name":"K","generation_type":"x"}]}'
 	for mode in error garbage incomplete hangup; do
 		keystore_mode "$mode"
-		for route in pubkey add_generated_secret update_user_secrets; do
-			case $route in
-			pubkey) b=$pub ;;
-			add_generated_secret) b=$add ;;
-			*) b=$UPDATE_BODY ;;
-			esac
-			sreq "$route" "$b"
+		for route in "${ROUTES[@]}"; do
+			sreq "$route" "$(body_for "$route" "$pub" "$add" "$UPDATE_BODY")"
 			if [[ $mode == incomplete && $route == update_user_secrets ]]; then
 				# any JSON object is what this route returns
 				assert_equal "$status $body" '200 {"ok":true}'
@@ -417,16 +423,11 @@ UPDATE_BODY='{"owner":"carol.near","profile":"default","accessor":{"type":"WasmH
 	pub="{\"accessor\":{\"type\":\"Project\",\"project_id\":\"a/b\"},\"owner\":\"o\",\"secrets_json\":$(jq -Rn --arg s "$secret_json" '$s')}"
 	add="{\"accessor\":{\"type\":\"Project\",\"project_id\":\"a/b\"},\"owner\":\"o\",\"encrypted_secrets_base64\":\"$blob\",\"new_secrets\":[{\"name\":\"NAME_NEVER_LOGGED_3\",\"generation_type\":\"hex32\"}]}"
 	upd=${UPDATE_BODY/c2VjcmV0/$blob}
-	local mode route b
+	local mode route
 	for mode in normal error garbage incomplete hangup reject; do
 		keystore_mode "$mode"
-		for route in pubkey add_generated_secret update_user_secrets; do
-			case $route in
-			pubkey) b=$pub ;;
-			add_generated_secret) b=$add ;;
-			*) b=$upd ;;
-			esac
-			sreq "$route" "$b"
+		for route in "${ROUTES[@]}"; do
+			sreq "$route" "$(body_for "$route" "$pub" "$add" "$upd")"
 			[[ $status =~ ^(200|4[0-9][0-9]|502)$ ]] || fail "$mode $route: status $status"
 		done
 	done
