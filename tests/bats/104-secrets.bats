@@ -432,7 +432,7 @@ UPDATE_BODY='{"owner":"carol.near","profile":"default","accessor":{"type":"WasmH
 		done
 	done
 	assert_equal "$(keystore_request_count)" 18
-	log=$(tail -c +"$((COORD__LOG_OFFSET + 1))" "$COORD_STATE_DIR/fcgi-stderr.log")
+	log=$(coord_fcgi_log_since_test)
 	# the programs did log these requests (one line each), so the check below looks at them
 	assert_equal "$(grep -c '"path":"/secrets/' <<<"$log")" 18
 	for s in "$KS_TOKEN" sk-live-never-logged-1 "$blob" blob-never-logged-2 NAME_NEVER_LOGGED_3 \

@@ -15,7 +15,7 @@
 #
 # Functions: coord_start_stack coord_stop_stack coord_start_pg coord_stop_pg
 # coord_start_redis coord_stop_redis coord_restart_web coord_psql coord_redis
-# coord_worker_token coord_payment_key req header coord_fcgi_log.
+# coord_worker_token coord_payment_key req header coord_fcgi_log coord_fcgi_log_since_test.
 #
 # Environment read: COORD_BUILD_DIR (default <repo>/build), COORD_PG_TEMPLATE (initdb
 # template dir; tests/run sets one per suite run), COORD_KEEP_TMP=1 (keep the temp dir),
@@ -450,11 +450,17 @@ coord_test_teardown() {
 	return 0
 }
 
-# Prints what the programs wrote to stderr since the test started (at most 100 lines).
-coord_fcgi_log() {
-	local log=$COORD_STATE_DIR/fcgi-stderr.log text
+# Prints what the programs wrote to stderr since the test started, whole.
+coord_fcgi_log_since_test() {
+	local log=$COORD_STATE_DIR/fcgi-stderr.log
 	[[ -s $log ]] || return 0
-	text=$(tail -c +"$((${COORD__LOG_OFFSET:-0} + 1))" "$log" | tail -n 100)
+	tail -c +"$((${COORD__LOG_OFFSET:-0} + 1))" "$log"
+}
+
+# Prints the last 100 of those lines under a heading (shown when a test fails).
+coord_fcgi_log() {
+	local text
+	text=$(coord_fcgi_log_since_test | tail -n 100)
 	[[ -n $text ]] || return 0
 	printf '# --- programs stderr during this test:\n%s\n' "$text"
 }
